@@ -1,0 +1,107 @@
+# distpoll - top-level GNU Makefile: builds every binary into build/.
+#   make            build everything         make test     format-check + unit (+ASan/UBSan) + integration
+#   make run/stop   private local stack      make bench    benchmarks that print figures
+#   make SAN=address,undefined O=0           sanitizer build into build/san/
+SHELL := /bin/bash
+O ?= 2
+ifdef SAN
+BUILD ?= build/san
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+endif
+CFLAGS ?= -O$(O) -g
+WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+BASE_PKGS := libczmq libzmq hiredis libmariadb msgpack libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(BASE_PKGS) netsnmp librrd 2>/dev/null)
+BASE_LIBS := $(shell pkg-config --libs $(BASE_PKGS) 2>/dev/null) -lpthread -lm
+SNMP_LIBS := $(shell pkg-config --libs netsnmp 2>/dev/null)
+RRD_LIBS := $(shell pkg-config --libs librrd 2>/dev/null)
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -Icommon -MMD -MP
+LDFLAGS += $(SANFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIBCOMMON := $(BUILD)/libdpcommon.a
+
+# Daemons: one folder each; a folder with main.c builds $(BUILD)/<folder>.
+DAEMONS := $(foreach d,scheduler poller discoverer biller rrdwriter,$(if $(wildcard $(d)/main.c),$(d)))
+scheduler_LIBS := $(BASE_LIBS)
+poller_LIBS := $(SNMP_LIBS) $(BASE_LIBS)
+discoverer_LIBS := $(SNMP_LIBS) $(BASE_LIBS)
+biller_LIBS := $(SNMP_LIBS) $(BASE_LIBS)
+rrdwriter_LIBS := $(RRD_LIBS) $(BASE_LIBS)
+cli_LIBS := $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS)
+BINS := $(DAEMONS:%=$(BUILD)/%) $(if $(wildcard cli/main.c),$(BUILD)/distpoll)
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(BUILD)/tests/unit_run
+IT_SRC := $(wildcard tests/integration/*.c)
+IT_BINS := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
+FMT_SRC = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
+
+.PHONY: all deps test unit integration bench run stop format format-check memcheck clean
+all: $(LIBCOMMON) $(BINS) $(UNIT_BIN) $(IT_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+define daemon_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBCOMMON)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
+
+$(BUILD)/distpoll: $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c)) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(cli_LIBS)
+
+$(UNIT_BIN): $(UNIT_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS)
+
+deps:
+	@bash tests/lib/deps.sh
+
+test: deps
+	@bash tests/run-all.sh
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+integration: all
+	@bash tests/integration/run.sh
+
+bench: deps all
+	@bash tests/bench/run.sh
+
+run: deps all
+	@bash tests/lib/stack.sh start
+
+stop:
+	@bash tests/lib/stack.sh stop
+
+format:
+	clang-format -i $(FMT_SRC)
+
+format-check:
+	@out=$$(clang-format --dry-run $(FMT_SRC) 2>&1); if [ -n "$$out" ]; then echo "$$out" | head -40; \
+	  echo "format-check: files need clang-format (run: make format)"; exit 1; fi; echo "format-check: ok"
+
+memcheck: $(UNIT_BIN)
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	  --suppressions=tests/valgrind.supp $(UNIT_BIN)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -35,7 +35,8 @@ discoverer_LIBS := $(SNMP_LIBS) $(BASE_LIBS)
 biller_LIBS := $(SNMP_LIBS) $(BASE_LIBS)
 rrdwriter_LIBS := $(RRD_LIBS) $(BASE_LIBS)
 cli_LIBS := $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS)
-BINS := $(DAEMONS:%=$(BUILD)/%) $(if $(wildcard cli/main.c),$(BUILD)/distpoll)
+BINS := $(DAEMONS:%=$(BUILD)/%) $(if $(wildcard cli/main.c),$(BUILD)/distpoll) \
+	$(if $(wildcard simulator/main.c),$(BUILD)/dpsim)
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit_run
@@ -63,8 +64,14 @@ $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 $(BUILD)/distpoll: $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c)) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(cli_LIBS)
 
-$(UNIT_BIN): $(UNIT_SRC:%.c=$(BUILD)/%.o) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS)
+# The SNMP device simulator (issue: simulator and bench).
+$(BUILD)/dpsim: $(patsubst %.c,$(BUILD)/%.o,$(wildcard simulator/*.c)) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SNMP_LIBS) $(BASE_LIBS) -lz
+
+# Unit tests link libdpcommon plus every binary's modules except its main.c.
+BIN_MODULES := $(filter-out %/main.c,$(wildcard $(foreach d,scheduler poller discoverer biller rrdwriter cli simulator,$(d)/*.c)))
+$(UNIT_BIN): $(UNIT_SRC:%.c=$(BUILD)/%.o) $(BIN_MODULES:%.c=$(BUILD)/%.o) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS) -lz
 
 $(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS)

@@ -4,7 +4,7 @@
 # mariadb/redis/snmpd/rrdcached are never started or touched: distpoll runs private copies.
 set -euo pipefail
 PKGS=(build-essential pkg-config git clang-format valgrind
-      libczmq-dev libzmq3-dev libhiredis-dev libmariadb-dev libsnmp-dev librrd-dev libmsgpack-dev libsodium-dev
+      libczmq-dev libzmq3-dev libhiredis-dev libmariadb-dev libsnmp-dev librrd-dev libmsgpack-dev libsodium-dev zlib1g-dev
       mariadb-server redis-server redis-sentinel rrdcached rrdtool snmpd snmp iproute2 procps)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -16,7 +16,8 @@
 #include "dp_log.h"
 
 /* Field names carry units: *_s seconds, *_ms milliseconds, *_mb MiB. A string field is NULL
-   when the key is unset; "" means set to empty (treated as unset by dp_cfg_require). Lists
+   when the key is unset (an empty value unsets a key without a default; keys with a default
+   refuse an empty value), so string fields are either NULL or non-empty. Lists
    (DP_SCHEDULERS, REDIS_SENTINEL) are kept as one normalised comma-separated string; split them
    with dp_cfg_split_list. */
 typedef struct dp_cfg {
@@ -94,9 +95,9 @@ int dp_cfg_set(dp_cfg_t *cfg, const char *key, const char *value, dp_err_t *err)
    an unknown key or a bad value; nothing is applied unless the whole file is valid. */
 int dp_cfg_load_env_file(dp_cfg_t *cfg, const char *path, dp_err_t *err);
 
-/* Applies the table's keys found in the environment (other variables are ignored; an empty
-   value of a non-string key is ignored). Returns 0, or -1 with err "environment: KEY=...";
-   nothing is applied unless all are valid. */
+/* Applies the table's keys found in the environment (other variables are ignored, and so is
+   an empty value, which is what compose passes for an unset variable). Returns 0, or -1 with err
+   "environment: KEY=..."; nothing is applied unless all are valid. */
 int dp_cfg_load_environ(dp_cfg_t *cfg, dp_err_t *err);
 
 /* The whole chain onto cfg (normally fresh from dp_cfg_new): the .env file (--env-file PATH,
@@ -112,7 +113,7 @@ int dp_cfg_load(dp_cfg_t *cfg, int argc, char **argv, dp_err_t *err);
 int dp_cfg_require(const dp_cfg_t *cfg, const char *const *keys, dp_err_t *err);
 
 /* Writes every key, one "KEY=value" line each in table order (json: one object), secrets as
-   ******** or (unset) (json: null); durations in their largest exact unit ("5m"). */
+ ******** or (unset) (json: null); durations in their largest exact unit ("5m"). */
 void dp_cfg_print(const dp_cfg_t *cfg, FILE *out, bool json);
 
 /* Writes the key reference (key, type and range, default, reloadable, help) for --help. */

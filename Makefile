@@ -24,7 +24,8 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -Icommon -MMD -MP
 LDFLAGS += $(SANFLAGS)
 
 COMMON_SRC := $(wildcard common/*.c)
-COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+OBJ := $(BUILD)/obj
+COMMON_OBJ := $(COMMON_SRC:%.c=$(OBJ)/%.o)
 LIBCOMMON := $(BUILD)/libdpcommon.a
 
 # Daemons: one folder each; a folder with main.c builds $(BUILD)/<folder>.
@@ -47,7 +48,7 @@ FMT_SRC = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
 .PHONY: all deps test unit integration bench run stop format format-check memcheck clean
 all: $(LIBCOMMON) $(BINS) $(UNIT_BIN) $(IT_BINS)
 
-$(BUILD)/%.o: %.c
+$(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -56,25 +57,36 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 define daemon_rule
-$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBCOMMON)
+$(BUILD)/$(1): $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(1)/*.c)) $(LIBCOMMON)
+	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
-$(BUILD)/distpoll: $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c)) $(LIBCOMMON)
+$(BUILD)/distpoll: $(patsubst %.c,$(OBJ)/%.o,$(wildcard cli/*.c)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(cli_LIBS)
 
 # The SNMP device simulator (issue: simulator and bench).
-$(BUILD)/dpsim: $(patsubst %.c,$(BUILD)/%.o,$(wildcard simulator/*.c)) $(LIBCOMMON)
+$(BUILD)/dpsim: $(patsubst %.c,$(OBJ)/%.o,$(wildcard simulator/*.c)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SNMP_LIBS) $(BASE_LIBS) -lz
 
 # Unit tests link libdpcommon plus every binary's modules except its main.c.
 BIN_MODULES := $(filter-out %/main.c,$(wildcard $(foreach d,scheduler poller discoverer biller rrdwriter cli simulator,$(d)/*.c)))
-$(UNIT_BIN): $(UNIT_SRC:%.c=$(BUILD)/%.o) $(BIN_MODULES:%.c=$(BUILD)/%.o) $(LIBCOMMON)
+$(UNIT_BIN): $(UNIT_SRC:%.c=$(OBJ)/%.o) $(BIN_MODULES:%.c=$(OBJ)/%.o) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS) -lz
 
-$(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS)
+# Integration helpers may use any binary's modules (from an archive: only what they call).
+LIBMODULES := $(BUILD)/libdpmodules.a
+$(LIBMODULES): $(BIN_MODULES:%.c=$(OBJ)/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(OBJ)/tests/integration/%.o $(LIBMODULES) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RRD_LIBS) $(SNMP_LIBS) $(BASE_LIBS) -lz
 
 deps:
 	@bash tests/lib/deps.sh

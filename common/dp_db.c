@@ -93,6 +93,7 @@ struct dp_db {
     int64_t next_attempt_ms; /* monotonic time before which we do not reconnect */
     int backoff_ms;          /* current reconnect backoff */
     uint64_t reconnects;     /* successful reconnects */
+    uint64_t opens;          /* connect attempts, to allow one per call */
     unsigned last_errno;     /* last MariaDB error number */
     dp_db_stmt_t *stmts;     /* registered statements */
 };
@@ -210,7 +211,7 @@ static bool s_conn_dead(dp_db_t *db)
     struct pollfd pfd = {.fd = (int)mysql_get_socket(db->my), .events = POLLIN | POLLRDHUP};
     if (pfd.fd < 0)
         return true;
-    return poll(&pfd, 1, 0) != 0;
+    return poll(&pfd, 1, 0) > 0;
 }
 
 static int s_prepare_handle(dp_db_stmt_t *s, dp_err_t *err)
@@ -268,6 +269,7 @@ static int s_map_connect_error(dp_db_t *db, MYSQL *my, dp_err_t *err)
 static int s_open(dp_db_t *db, dp_err_t *err)
 {
     s_disconnect(db);
+    db->opens++;
     MYSQL *my = mysql_init(NULL);
     if (!my)
         return s_fail(db, err, DP_ERR_INTERNAL, "mysql_init failed (out of memory)");
@@ -536,6 +538,7 @@ static int s_run(dp_db_stmt_t *s, dp_err_t *err, bool rows, const char *types, v
     s->insert_id = 0;
     if (s_load_params(s, err, types, ap) != 0)
         return -1;
+    uint64_t opens = db->opens;
     for (int attempt = 0;; attempt++) {
         if (s_ensure(db, err) != 0)
             return -1;
@@ -547,7 +550,8 @@ static int s_run(dp_db_stmt_t *s, dp_err_t *err, bool rows, const char *types, v
             return -1; /* server-side error: the connection is fine */
         if (db->in_tx)
             return -1; /* tx_lost set; text says so */
-        if (attempt > 0 || !(s->flags & DP_DB_IDEMPOTENT)) {
+        /* Retry once, and only if that costs at most one connect in this call. */
+        if (attempt > 0 || !(s->flags & DP_DB_IDEMPOTENT) || db->opens != opens) {
             char detail[DP_ERR_TEXT_MAX] = "";
             if (err)
                 snprintf(detail, sizeof detail, "%s", err->text);

@@ -6,10 +6,10 @@
 #include <stdio.h>
 
 static const char *s_names[] = {
-    [DP_ERR_NONE] = "none",         [DP_ERR_TIMEOUT] = "timeout", [DP_ERR_UNREACHABLE] = "unreachable",
-    [DP_ERR_PROTO] = "proto",       [DP_ERR_CONFIG] = "config",   [DP_ERR_DB] = "db",
-    [DP_ERR_AUTH] = "auth",         [DP_ERR_NOTFOUND] = "notfound", [DP_ERR_STALE] = "stale",
-    [DP_ERR_BUSY] = "busy",         [DP_ERR_INTERNAL] = "internal",
+    [DP_ERR_NONE] = "none",   [DP_ERR_TIMEOUT] = "timeout",   [DP_ERR_UNREACHABLE] = "unreachable",
+    [DP_ERR_PROTO] = "proto", [DP_ERR_CONFIG] = "config",     [DP_ERR_DB] = "db",
+    [DP_ERR_AUTH] = "auth",   [DP_ERR_NOTFOUND] = "notfound", [DP_ERR_STALE] = "stale",
+    [DP_ERR_BUSY] = "busy",   [DP_ERR_INTERNAL] = "internal",
 };
 
 //  --------------------------------------------------------------------------

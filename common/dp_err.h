@@ -24,7 +24,7 @@ typedef enum {
 } dp_err_code_t;
 
 typedef struct {
-    dp_err_code_t code;          /* category; DP_ERR_NONE when clear */
+    dp_err_code_t code;         /* category; DP_ERR_NONE when clear */
     char text[DP_ERR_TEXT_MAX]; /* human-readable detail, never secrets */
 } dp_err_t;
 

@@ -15,8 +15,8 @@
 
 static char s_daemon[DP_LOG_NAME_MAX] = "distpoll"; /* set once in main */
 static char s_node[DP_LOG_NAME_MAX] = "-";          /* set once in main */
-static atomic_int s_level = DP_LOG_INFO;             /* threshold */
-static atomic_int s_fd = 2;                          /* output descriptor */
+static atomic_int s_level = DP_LOG_INFO;            /* threshold */
+static atomic_int s_fd = 2;                         /* output descriptor */
 
 static const char *s_level_names[] = {"error", "warn", "notice", "info", "debug"};
 

@@ -27,16 +27,16 @@ _Static_assert(sizeof(dp_msg_type_t) == sizeof(int), "type decoded as int");
 _Static_assert(sizeof(dp_msg_kind_t) == sizeof(int), "enum decoded as int");
 _Static_assert(sizeof(dp_msg_status_t) == sizeof(int), "enum decoded as int");
 
-typedef enum { /* scalar kinds first, then array kinds from DP_MSG_F_INTS on */
-    DP_MSG_F_U64,     /* uint64_t */
-    DP_MSG_F_I64,     /* int64_t */
-    DP_MSG_F_INT,     /* int in 0..limit */
-    DP_MSG_F_STR,     /* char *, at most limit bytes */
-    DP_MSG_F_ENUM,    /* int index into names, wire string */
-    DP_MSG_F_INTS,    /* int * + count, items >= 0 */
-    DP_MSG_F_STRS,    /* char ** + count, items at most item_limit bytes */
-    DP_MSG_F_DOUBLES, /* double * + count */
-    DP_MSG_F_RECORDS, /* sub-record array + count */
+typedef enum {                   /* scalar kinds first, then array kinds from DP_MSG_F_INTS on */
+               DP_MSG_F_U64,     /* uint64_t */
+               DP_MSG_F_I64,     /* int64_t */
+               DP_MSG_F_INT,     /* int in 0..limit */
+               DP_MSG_F_STR,     /* char *, at most limit bytes */
+               DP_MSG_F_ENUM,    /* int index into names, wire string */
+               DP_MSG_F_INTS,    /* int * + count, items >= 0 */
+               DP_MSG_F_STRS,    /* char ** + count, items at most item_limit bytes */
+               DP_MSG_F_DOUBLES, /* double * + count */
+               DP_MSG_F_RECORDS, /* sub-record array + count */
 } s_kind_t;
 
 typedef struct s_record s_record_t;
@@ -56,10 +56,10 @@ typedef struct {
 } s_field_t;
 
 struct s_record {
-    const char *name;         /* "JOB", "rrd_update": first element of error paths */
-    size_t size;              /* sizeof the C struct */
-    const s_field_t *fields;  /* descriptors in wire order */
-    size_t n_fields;          /* entries in fields */
+    const char *name;        /* "JOB", "rrd_update": first element of error paths */
+    size_t size;             /* sizeof the C struct */
+    const s_field_t *fields; /* descriptors in wire order */
+    size_t n_fields;         /* entries in fields */
     int (*check)(const void *base, s_path_t *path, dp_err_t *err); /* extra rules or NULL */
 };
 
@@ -77,18 +77,32 @@ static const char *const s_dp_msg_status_names[] = {NULL, DP_MSG_STATUSES(S_ENUM
 
 #define S_REQ_REQ true
 #define S_REQ_OPT false
-#define S_FD_SCALAR_(T, k, name, req, limit)                                                       \
-    {#name, DP_MSG_F_##k, S_REQ_##req, limit, offsetof(T, name), 0, 0, NULL, NULL, 0},
-#define S_FD_ARRAY_(T, k, name, req, limit, item_limit, sub)                                       \
-    {#name, DP_MSG_F_##k, S_REQ_##req, limit, offsetof(T, name), offsetof(T, n_##name),           \
-     item_limit, sub, NULL, 0},
+#define S_FD_SCALAR_(T, k, nm, rq, lim)                                                            \
+    {.key = #nm,                                                                                   \
+     .kind = DP_MSG_F_##k,                                                                         \
+     .required = S_REQ_##rq,                                                                       \
+     .limit = lim,                                                                                 \
+     .off = offsetof(T, nm)},
+#define S_FD_ARRAY_(T, k, nm, rq, lim, item_lim, sb)                                               \
+    {.key = #nm,                                                                                   \
+     .kind = DP_MSG_F_##k,                                                                         \
+     .required = S_REQ_##rq,                                                                       \
+     .limit = lim,                                                                                 \
+     .off = offsetof(T, nm),                                                                       \
+     .count_off = offsetof(T, n_##nm),                                                             \
+     .item_limit = item_lim,                                                                       \
+     .sub = sb},
 #define S_FD_U64(T, name, req, limit, sub) S_FD_SCALAR_(T, U64, name, req, limit)
 #define S_FD_I64(T, name, req, limit, sub) S_FD_SCALAR_(T, I64, name, req, limit)
 #define S_FD_INT(T, name, req, limit, sub) S_FD_SCALAR_(T, INT, name, req, limit)
 #define S_FD_STR(T, name, req, limit, sub) S_FD_SCALAR_(T, STR, name, req, limit)
-#define S_FD_ENUM(T, name, req, limit, sub)                                                        \
-    {#name, DP_MSG_F_ENUM, S_REQ_##req, limit, offsetof(T, name), 0, 0,                           \
-     NULL, s_##sub##_names, S_COUNT(s_##sub##_names)},
+#define S_FD_ENUM(T, nm, rq, lim, sb)                                                              \
+    {.key = #nm,                                                                                   \
+     .kind = DP_MSG_F_ENUM,                                                                        \
+     .required = S_REQ_##rq,                                                                       \
+     .off = offsetof(T, nm),                                                                       \
+     .names = s_##sb##_names,                                                                      \
+     .n_names = S_COUNT(s_##sb##_names)},
 #define S_FD_INTS(T, name, req, limit, sub)    S_FD_ARRAY_(T, INTS, name, req, limit, 0, NULL)
 #define S_FD_STRS(T, name, req, limit, sub)    S_FD_ARRAY_(T, STRS, name, req, limit, sub, NULL)
 #define S_FD_DOUBLES(T, name, req, limit, sub) S_FD_ARRAY_(T, DOUBLES, name, req, limit, 0, NULL)
@@ -127,15 +141,26 @@ static const s_field_t s_fields_metrics[] = {DP_MSG_METRICS_FIELDS(S_FD_)};
 static const s_field_t s_fields_heartbeat[] = {DP_MSG_HEARTBEAT_FIELDS(S_FD_)};
 #undef S_T
 
+#define S_FITS_(m) _Static_assert(S_COUNT(s_fields_##m) <= S_FIELDS_MAX, "seen mask too narrow")
+S_FITS_(rrd_update);
+S_FITS_(counter);
+S_FITS_(job);
+S_FITS_(credit);
+S_FITS_(result);
+S_FITS_(metrics);
+S_FITS_(heartbeat);
+
 /* Message bodies indexed by type id. */
 #define S_TYPE_(n, id, m)                                                                          \
     [id] = {#n, sizeof(dp_msg_##m##_t), s_fields_##m, S_COUNT(s_fields_##m), NULL},
 static const s_record_t s_types[] = {DP_MSG_TYPES(S_TYPE_)};
 
 /* The envelope, decoded positionally into dp_msg_t (body is item 5). */
-#define S_ENV_(k, kind_, limit_, field)                                                             \
-    {.key = k, .kind = DP_MSG_F_##kind_, .required = true, .limit = limit_,                        \
-     .off = offsetof(dp_msg_t, field)}
+#define S_ENV_(k, kind_, limit_, field)                                                            \
+    {                                                                                              \
+        .key = k, .kind = DP_MSG_F_##kind_, .required = true, .limit = limit_,                     \
+        .off = offsetof(dp_msg_t, field)                                                           \
+    }
 static const s_field_t s_envelope[] = {
     S_ENV_("schema_version", INT, S_TYPE_ID_MAX, schema_version),
     S_ENV_("type_id", INT, S_TYPE_ID_MAX, type),
@@ -203,14 +228,8 @@ static const s_record_t *s_record_for(int type)
 
 static void s_path_init(s_path_t *path, const char *root)
 {
-    path->len = 0;
-    path->buf[0] = '\0';
-    size_t n = strlen(root);
-    if (n >= sizeof path->buf)
-        n = sizeof path->buf - 1;
-    memcpy(path->buf, root, n);
-    path->buf[n] = '\0';
-    path->len = n;
+    int n = snprintf(path->buf, sizeof path->buf, "%s", root);
+    path->len = n < (int)sizeof path->buf ? (size_t)n : sizeof path->buf - 1;
 }
 
 /* Appends a formatted segment; returns the old length for s_path_pop. */
@@ -247,56 +266,33 @@ __attribute__((format(printf, 3, 4))) static int s_fail(dp_err_t *err, const s_p
 
 static const char *s_obj_type_name(msgpack_object_type type)
 {
-    switch (type) {
-    case MSGPACK_OBJECT_NIL:
-        return "nil";
-    case MSGPACK_OBJECT_BOOLEAN:
-        return "boolean";
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        return "unsigned integer";
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return "negative integer";
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return "float";
-    case MSGPACK_OBJECT_STR:
-        return "string";
-    case MSGPACK_OBJECT_BIN:
-        return "binary";
-    case MSGPACK_OBJECT_ARRAY:
-        return "array";
-    case MSGPACK_OBJECT_MAP:
-        return "map";
-    case MSGPACK_OBJECT_EXT:
-        return "ext";
-    }
-    return "unknown";
+    static const char *names[] = {[MSGPACK_OBJECT_NIL] = "nil",
+                                  [MSGPACK_OBJECT_BOOLEAN] = "boolean",
+                                  [MSGPACK_OBJECT_POSITIVE_INTEGER] = "unsigned integer",
+                                  [MSGPACK_OBJECT_NEGATIVE_INTEGER] = "negative integer",
+                                  [MSGPACK_OBJECT_FLOAT32] = "float",
+                                  [MSGPACK_OBJECT_FLOAT64] = "float",
+                                  [MSGPACK_OBJECT_STR] = "string",
+                                  [MSGPACK_OBJECT_BIN] = "binary",
+                                  [MSGPACK_OBJECT_ARRAY] = "array",
+                                  [MSGPACK_OBJECT_MAP] = "map",
+                                  [MSGPACK_OBJECT_EXT] = "ext"};
+    return (size_t)type < S_COUNT(names) && names[type] ? names[type] : "unknown";
 }
 
 /* Optional fields are omitted from the wire (and the JSON) when zero, NULL or empty. */
 static bool s_is_present(const s_field_t *f, const void *base)
 {
+    const char *p = (const char *)base + f->off;
     if (f->required)
         return true;
-    const char *p = (const char *)base + f->off;
-    switch (f->kind) {
-    case DP_MSG_F_U64:
-    case DP_MSG_F_I64: {
-        uint64_t u;
-        memcpy(&u, p, sizeof u);
-        return u != 0;
-    }
-    case DP_MSG_F_INT:
-    case DP_MSG_F_ENUM: {
-        int i;
-        memcpy(&i, p, sizeof i);
-        return i != 0;
-    }
-    case DP_MSG_F_STR:
+    if (f->kind == DP_MSG_F_U64 || f->kind == DP_MSG_F_I64)
+        return *(const uint64_t *)p != 0;
+    if (f->kind == DP_MSG_F_INT || f->kind == DP_MSG_F_ENUM)
+        return *(const int *)p != 0;
+    if (f->kind == DP_MSG_F_STR)
         return s_get_ptr(base, f->off) != NULL;
-    default:
-        return s_get_count(base, f) > 0;
-    }
+    return s_get_count(base, f) > 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -306,9 +302,8 @@ static void s_free_record(const s_record_t *r, void *base)
 {
     for (size_t i = 0; i < r->n_fields; i++) {
         const s_field_t *f = &r->fields[i];
-        void *items = f->kind == DP_MSG_F_STR || f->kind >= DP_MSG_F_INTS
-                          ? s_get_ptr(base, f->off)
-                          : NULL;
+        void *items =
+            f->kind == DP_MSG_F_STR || f->kind >= DP_MSG_F_INTS ? s_get_ptr(base, f->off) : NULL;
         if (f->kind == DP_MSG_F_STRS) {
             for (size_t k = 0; items && k < s_get_count(base, f); k++)
                 free(((char **)items)[k]);
@@ -323,8 +318,7 @@ static void s_free_record(const s_record_t *r, void *base)
 //  --------------------------------------------------------------------------
 //  Validate (table-driven)
 
-static int s_validate_record(const s_record_t *r, const void *base, s_path_t *path,
-                             dp_err_t *err);
+static int s_validate_record(const s_record_t *r, const void *base, s_path_t *path, dp_err_t *err);
 
 static int s_validate_str(const s_field_t *f, const char *s, uint64_t limit, s_path_t *path,
                           dp_err_t *err)
@@ -389,8 +383,7 @@ static int s_validate_field(const s_field_t *f, const void *base, s_path_t *path
     }
 }
 
-static int s_validate_record(const s_record_t *r, const void *base, s_path_t *path,
-                             dp_err_t *err)
+static int s_validate_record(const s_record_t *r, const void *base, s_path_t *path, dp_err_t *err)
 {
     for (size_t i = 0; i < r->n_fields; i++) {
         size_t old = s_path_push(path, ".%s", r->fields[i].key);
@@ -515,9 +508,9 @@ static uint64_t s_read_be(const uint8_t *p, size_t n)
 enum { S_SKIP, S_BYTES, S_EXT, S_ITEMS, S_PAIRS };
 static int s_header(uint8_t b, size_t *skip, size_t *len_bytes, int *mode, uint64_t *items)
 {
-    static const uint8_t fixed[256] = {[0xca] = 4,  [0xcb] = 8, [0xcc] = 1, [0xcd] = 2, [0xce] = 4,
-                                    [0xcf] = 8,  [0xd0] = 1, [0xd1] = 2, [0xd2] = 4, [0xd3] = 8,
-                                    [0xd4] = 2,  [0xd5] = 3, [0xd6] = 5, [0xd7] = 9, [0xd8] = 17};
+    static const uint8_t fixed[256] = {[0xca] = 4, [0xcb] = 8, [0xcc] = 1, [0xcd] = 2, [0xce] = 4,
+                                       [0xcf] = 8, [0xd0] = 1, [0xd1] = 2, [0xd2] = 4, [0xd3] = 8,
+                                       [0xd4] = 2, [0xd5] = 3, [0xd6] = 5, [0xd7] = 9, [0xd8] = 17};
     *skip = 0, *len_bytes = 0, *mode = S_SKIP, *items = 0;
     if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
         return 0;
@@ -591,8 +584,8 @@ static int s_prescan(const uint8_t *p, size_t size, size_t *end, s_path_t *path,
     return 0;
 }
 
-static int s_decode_record(const s_record_t *r, const msgpack_object *o, void *base,
-                           s_path_t *path, dp_err_t *err);
+static int s_decode_record(const s_record_t *r, const msgpack_object *o, void *base, s_path_t *path,
+                           dp_err_t *err);
 
 static int s_decode_str(const msgpack_object *o, uint64_t limit, char **out, s_path_t *path,
                         dp_err_t *err)
@@ -620,8 +613,8 @@ static int s_decode_uint(const msgpack_object *o, uint64_t limit, uint64_t *out,
     return 0;
 }
 
-static int s_decode_scalar(const s_field_t *f, const msgpack_object *o, void *base,
-                           s_path_t *path, dp_err_t *err)
+static int s_decode_scalar(const s_field_t *f, const msgpack_object *o, void *base, s_path_t *path,
+                           dp_err_t *err)
 {
     char *p = (char *)base + f->off;
     uint64_t u;
@@ -703,8 +696,8 @@ static int s_decode_item(const s_field_t *f, const msgpack_object *o, void *item
     }
 }
 
-static int s_decode_field(const s_field_t *f, const msgpack_object *o, void *base,
-                          s_path_t *path, dp_err_t *err)
+static int s_decode_field(const s_field_t *f, const msgpack_object *o, void *base, s_path_t *path,
+                          dp_err_t *err)
 {
     if (f->kind < DP_MSG_F_INTS)
         return s_decode_scalar(f, o, base, path, err);
@@ -729,8 +722,8 @@ static int s_decode_field(const s_field_t *f, const msgpack_object *o, void *bas
     return 0;
 }
 
-static int s_decode_record(const s_record_t *r, const msgpack_object *o, void *base,
-                           s_path_t *path, dp_err_t *err)
+static int s_decode_record(const s_record_t *r, const msgpack_object *o, void *base, s_path_t *path,
+                           dp_err_t *err)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
         return s_fail(err, path, "expected map, got %s", s_obj_type_name(o->type));
@@ -765,8 +758,7 @@ static int s_decode_record(const s_record_t *r, const msgpack_object *o, void *b
     return 0;
 }
 
-static int s_decode_envelope(const msgpack_object *o, dp_msg_t *msg, s_path_t *path,
-                             dp_err_t *err)
+static int s_decode_envelope(const msgpack_object *o, dp_msg_t *msg, s_path_t *path, dp_err_t *err)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
         return s_fail(err, path, "expected array, got %s", s_obj_type_name(o->type));
@@ -993,7 +985,7 @@ dp_msg_t *dp_msg_decode(const void *data, size_t size, dp_err_t *err)
         return NULL;
     }
     if (end != size) {
-        s_fail(err, &path, "%zu trailing bytes", size - end);
+        s_fail(err, &path, "trailing bytes (%zu)", size - end);
         return NULL;
     }
     msgpack_unpacked up;
@@ -1072,7 +1064,7 @@ int dp_msg_type_from_name(const char *name)
 const char *dp_msg_kind_name(dp_msg_kind_t kind)
 {
     return kind > 0 && (size_t)kind < S_COUNT(s_dp_msg_kind_names) ? s_dp_msg_kind_names[kind]
-                                                                     : NULL;
+                                                                   : NULL;
 }
 
 //  --------------------------------------------------------------------------

@@ -40,15 +40,19 @@
 
 /* Field lists: X(kind, name, req, limit, sub)
      kind   U64 (uint64_t), I64 (int64_t), INT (int in 0..limit), STR (char *, at most limit
-            bytes, no NUL), ENUM (sub##_t, wire string), INTS (int *, items >= 0), STRS (char **,
-            each at most sub bytes), DOUBLES (double *, NaN = unknown), RECORDS (sub##_t *).
-            Array kinds also declare `size_t n_<name>` and allow at most limit items.
-     req    REQ (key must be present; strings must be non-empty) or OPT (omitted when zero/NULL).
-   The wire key is the field name. */
+            bytes, no NUL), ENUM (sub##_t; a wire string, unknown names rejected), INTS (int *,
+            items >= 0), STRS (char **, each non-empty and at most sub bytes), DOUBLES (double *;
+            float32, float64 or integer on the wire; NaN = unknown), RECORDS (sub##_t *, a map
+            per item described by its own list). Array kinds also declare `size_t n_<name>`
+            and allow at most limit items.
+     req    REQ (key must be present; strings must be non-empty) or OPT (omitted when zero,
+            NULL or empty; nil on the wire counts as absent).
+   The wire key is the field name. Integers are type-checked strictly: an unsigned field
+   rejects negative integers, floats and strings. */
 
 /* One rrd update inside METRICS. */
 #define DP_MSG_RRD_UPDATE_FIELDS(X)                                                                \
-    X(STR, rrd, REQ, DP_MSG_PATH_MAX, _)              /* relative path: "host/port-id5.rrd" */     \
+    X(STR, rrd, REQ, DP_MSG_PATH_MAX, _)               /* relative path: "host/port-id5.rrd" */    \
     X(STRS, ds, REQ, DP_MSG_DS_MAX, DP_MSG_DS_DEF_MAX) /* "INOCTETS:DERIVE:600:0:U" per DS */      \
     X(DOUBLES, values, REQ, DP_MSG_DS_MAX, _)          /* one value per ds; NaN = unknown */
 
@@ -59,50 +63,50 @@
 
 /* JOB: scheduler -> worker. */
 #define DP_MSG_JOB_FIELDS(X)                                                                       \
-    X(U64, job_id, REQ, 0, _)                     /* scheduler-unique job id */                    \
-    X(ENUM, kind, REQ, 0, dp_msg_kind)            /* poll | discover | bill */                     \
-    X(U64, device_id, REQ, 0, _)                  /* device to work on */                          \
-    X(STR, hostname, REQ, DP_MSG_HOST_MAX, _)     /* device hostname or IP */                      \
-    X(INT, group, REQ, DP_MSG_INT_MAX, _)         /* poller group of the device */                 \
-    X(U64, epoch, REQ, 0, _)                      /* leadership fencing epoch */                   \
-    X(I64, cycle_ts, REQ, 0, _)                   /* scheduled slot, unix s (the RRD timestamp) */ \
-    X(I64, deadline_ms, REQ, 0, _)                /* wall ms after which the job is stale */       \
-    X(INT, attempt, REQ, DP_MSG_ATTEMPT_MAX, _)   /* 1 for the first dispatch */                   \
-    X(U64, bill_id, OPT, 0, _)                    /* bill to count (kind bill), 0 = none */
+    X(U64, job_id, REQ, 0, _)                   /* scheduler-unique job id */                      \
+    X(ENUM, kind, REQ, 0, dp_msg_kind)          /* poll | discover | bill */                       \
+    X(U64, device_id, REQ, 0, _)                /* device to work on */                            \
+    X(STR, hostname, REQ, DP_MSG_HOST_MAX, _)   /* device hostname or IP */                        \
+    X(INT, group, REQ, DP_MSG_INT_MAX, _)       /* poller group of the device */                   \
+    X(U64, epoch, REQ, 0, _)                    /* leadership fencing epoch */                     \
+    X(I64, cycle_ts, REQ, 0, _)                 /* scheduled slot, unix s (the RRD timestamp) */   \
+    X(I64, deadline_ms, REQ, 0, _)              /* wall ms after which the job is stale */         \
+    X(INT, attempt, REQ, DP_MSG_ATTEMPT_MAX, _) /* 1 for the first dispatch */                     \
+    X(U64, bill_id, OPT, 0, _)                  /* bill to count (kind bill), 0 = none */
 
 /* CREDIT: worker -> scheduler ("READY n"). */
 #define DP_MSG_CREDIT_FIELDS(X)                                                                    \
-    X(STR, node, REQ, DP_MSG_NODE_MAX, _)         /* worker NODE_ID */                             \
-    X(STR, stage, REQ, DP_MSG_NAME_MAX, _)        /* poller | discoverer | biller */               \
-    X(INT, credit, REQ, DP_MSG_CREDIT_MAX, _)     /* free slots */                                 \
-    X(INTS, groups, REQ, DP_MSG_GROUPS_MAX, _)    /* poller groups served */
+    X(STR, node, REQ, DP_MSG_NODE_MAX, _)      /* worker NODE_ID */                                \
+    X(STR, stage, REQ, DP_MSG_NAME_MAX, _)     /* poller | discoverer | biller */                  \
+    X(INT, credit, REQ, DP_MSG_CREDIT_MAX, _)  /* free slots */                                    \
+    X(INTS, groups, REQ, DP_MSG_GROUPS_MAX, _) /* poller groups served */
 
 /* RESULT: worker -> scheduler (ack/done). */
 #define DP_MSG_RESULT_FIELDS(X)                                                                    \
-    X(U64, job_id, REQ, 0, _)                     /* job answered */                               \
-    X(U64, device_id, REQ, 0, _)                  /* device of the job */                          \
-    X(U64, epoch, REQ, 0, _)                      /* epoch copied from the job */                  \
-    X(ENUM, kind, REQ, 0, dp_msg_kind)            /* kind copied from the job */                   \
-    X(ENUM, status, REQ, 0, dp_msg_status)        /* ok | down | error | timeout */                \
-    X(STR, reason, OPT, DP_MSG_REASON_MAX, _)     /* detail for non-ok status */                   \
-    X(I64, took_ms, REQ, 0, _)                    /* time spent on the job */                      \
-    X(STR, node, REQ, DP_MSG_NODE_MAX, _)         /* worker NODE_ID */
+    X(U64, job_id, REQ, 0, _)                 /* job answered */                                   \
+    X(U64, device_id, REQ, 0, _)              /* device of the job */                              \
+    X(U64, epoch, REQ, 0, _)                  /* epoch copied from the job */                      \
+    X(ENUM, kind, REQ, 0, dp_msg_kind)        /* kind copied from the job */                       \
+    X(ENUM, status, REQ, 0, dp_msg_status)    /* ok | down | error | timeout */                    \
+    X(STR, reason, OPT, DP_MSG_REASON_MAX, _) /* detail for non-ok status */                       \
+    X(I64, took_ms, REQ, 0, _)                /* time spent on the job */                          \
+    X(STR, node, REQ, DP_MSG_NODE_MAX, _)     /* worker NODE_ID */
 
 /* METRICS: worker -> rrdwriter. */
 #define DP_MSG_METRICS_FIELDS(X)                                                                   \
-    X(U64, device_id, REQ, 0, _)                  /* device measured */                            \
-    X(STR, hostname, REQ, DP_MSG_HOST_MAX, _)     /* device hostname */                            \
-    X(U64, epoch, REQ, 0, _)                      /* epoch copied from the job */                  \
-    X(U64, job_id, REQ, 0, _)                     /* job that produced the values */               \
-    X(I64, ts, REQ, 0, _)                         /* update timestamp, unix s (cycle_ts) */        \
+    X(U64, device_id, REQ, 0, _)              /* device measured */                                \
+    X(STR, hostname, REQ, DP_MSG_HOST_MAX, _) /* device hostname */                                \
+    X(U64, epoch, REQ, 0, _)                  /* epoch copied from the job */                      \
+    X(U64, job_id, REQ, 0, _)                 /* job that produced the values */                   \
+    X(I64, ts, REQ, 0, _)                     /* update timestamp, unix s (cycle_ts) */            \
     X(RECORDS, updates, REQ, DP_MSG_UPDATES_MAX, dp_msg_rrd_update) /* rrd updates */
 
 /* HEARTBEAT: any daemon -> whoever listens. */
 #define DP_MSG_HEARTBEAT_FIELDS(X)                                                                 \
-    X(STR, node, REQ, DP_MSG_NODE_MAX, _)         /* NODE_ID */                                    \
-    X(STR, daemon, REQ, DP_MSG_NAME_MAX, _)       /* scheduler | poller | ... */                   \
-    X(INT, pid, REQ, DP_MSG_INT_MAX, _)           /* process id */                                 \
-    X(I64, uptime_s, REQ, 0, _)                   /* seconds since start */                        \
+    X(STR, node, REQ, DP_MSG_NODE_MAX, _)                          /* NODE_ID */                   \
+    X(STR, daemon, REQ, DP_MSG_NAME_MAX, _)                        /* scheduler | poller | ... */  \
+    X(INT, pid, REQ, DP_MSG_INT_MAX, _)                            /* process id */                \
+    X(I64, uptime_s, REQ, 0, _)                                    /* seconds since start */       \
     X(RECORDS, counters, OPT, DP_MSG_COUNTERS_MAX, dp_msg_counter) /* stats snapshot */
 
 /* Message types: X(NAME, type_id, member). Type ids are stable wire values. */
@@ -129,7 +133,10 @@
 
 #define DP_MSG_KIND_ENUM_(c, s)   DP_MSG_KIND_##c,
 #define DP_MSG_STATUS_ENUM_(c, s) DP_MSG_STATUS_##c,
-typedef enum { DP_MSG_KIND_NONE = 0, DP_MSG_KINDS(DP_MSG_KIND_ENUM_) DP_MSG_KIND_COUNT } dp_msg_kind_t;
+typedef enum {
+    DP_MSG_KIND_NONE = 0,
+    DP_MSG_KINDS(DP_MSG_KIND_ENUM_) DP_MSG_KIND_COUNT
+} dp_msg_kind_t;
 typedef enum {
     DP_MSG_STATUS_NONE = 0,
     DP_MSG_STATUSES(DP_MSG_STATUS_ENUM_) DP_MSG_STATUS_COUNT
@@ -138,15 +145,23 @@ typedef enum {
 #define DP_MSG_TYPE_ENUM_(n, id, m) DP_MSG_##n = id,
 typedef enum { DP_MSG_NONE = 0, DP_MSG_TYPES(DP_MSG_TYPE_ENUM_) } dp_msg_type_t;
 
-#define DP_MSG_DECL_U64(name, sub)     uint64_t name;
-#define DP_MSG_DECL_I64(name, sub)     int64_t name;
-#define DP_MSG_DECL_INT(name, sub)     int name;
-#define DP_MSG_DECL_STR(name, sub)     char *name;
-#define DP_MSG_DECL_ENUM(name, sub)    sub##_t name;
-#define DP_MSG_DECL_INTS(name, sub)    int *name; size_t n_##name;
-#define DP_MSG_DECL_STRS(name, sub)    char **name; size_t n_##name;
-#define DP_MSG_DECL_DOUBLES(name, sub) double *name; size_t n_##name;
-#define DP_MSG_DECL_RECORDS(name, sub) sub##_t *name; size_t n_##name;
+#define DP_MSG_DECL_U64(name, sub)  uint64_t name;
+#define DP_MSG_DECL_I64(name, sub)  int64_t name;
+#define DP_MSG_DECL_INT(name, sub)  int name;
+#define DP_MSG_DECL_STR(name, sub)  char *name;
+#define DP_MSG_DECL_ENUM(name, sub) sub##_t name;
+#define DP_MSG_DECL_INTS(name, sub)                                                                \
+    int *name;                                                                                     \
+    size_t n_##name;
+#define DP_MSG_DECL_STRS(name, sub)                                                                \
+    char **name;                                                                                   \
+    size_t n_##name;
+#define DP_MSG_DECL_DOUBLES(name, sub)                                                             \
+    double *name;                                                                                  \
+    size_t n_##name;
+#define DP_MSG_DECL_RECORDS(name, sub)                                                             \
+    sub##_t *name;                                                                                 \
+    size_t n_##name;
 #define DP_MSG_DECL_(kind, name, req, limit, sub) DP_MSG_DECL_##kind(name, sub)
 
 typedef struct {

@@ -4,6 +4,8 @@
     SPDX-License-Identifier: MIT */
 #include "dp_settings.h"
 
+#include <mysqld_error.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -12,9 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define S_SHOW       64 /* characters of a bad value quoted in errors */
-#define S_VALUE_MAX  255
-#define S_GROUPS_MSG "expected comma-separated group numbers"
+#define S_SHOW           64 /* characters of a bad value quoted in errors */
+#define S_VALUE_MAX      255
+#define S_GROUPS_MSG     "expected comma-separated group numbers"
+#define S_DEADLOCK_TRIES 3
 
 #define S_SQL_SETTINGS  "SELECT name, value FROM settings"
 #define S_SQL_NODE_GRPS "SELECT poller_groups FROM nodes WHERE node_id = ?"
@@ -312,12 +315,11 @@ static int s_epoch_get(dp_db_t *db, const char *name, uint64_t *epoch, dp_err_t 
     return 0;
 }
 
-//  --------------------------------------------------------------------------
-int dp_epoch_bump(dp_db_t *db, const char *name, const char *node_id, uint64_t *epoch,
-                  dp_err_t *err)
+//  One bump transaction: upsert +1, read back, commit.
+static int s_epoch_bump_once(dp_db_t *db, dp_db_stmt_t *st, const char *name, const char *node_id,
+                             uint64_t *epoch, dp_err_t *err)
 {
-    dp_db_stmt_t *st = dp_db_cached(db, S_SQL_EPOCH_BUMP, 0, err);
-    if (!st || dp_db_begin(db, err) != 0)
+    if (dp_db_begin(db, err) != 0)
         return -1;
     uint64_t v = 0;
     int rc = dp_db_exec(st, err, "ss", name, node_id);
@@ -333,6 +335,23 @@ int dp_epoch_bump(dp_db_t *db, const char *name, const char *node_id, uint64_t *
         return -1;
     *epoch = v;
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+int dp_epoch_bump(dp_db_t *db, const char *name, const char *node_id, uint64_t *epoch,
+                  dp_err_t *err)
+{
+    dp_db_stmt_t *st = dp_db_cached(db, S_SQL_EPOCH_BUMP, 0, err);
+    if (!st)
+        return -1;
+    /* Racing first inserts of one row can deadlock; InnoDB rolls one back: run it again. */
+    for (int attempt = 1;; attempt++) {
+        if (s_epoch_bump_once(db, st, name, node_id, epoch, err) == 0)
+            return 0;
+        unsigned e = dp_db_last_errno(db);
+        if (attempt >= S_DEADLOCK_TRIES || (e != ER_LOCK_DEADLOCK && e != ER_LOCK_WAIT_TIMEOUT))
+            return -1;
+    }
 }
 
 //  --------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #define DP_ZMQ_ZAP_ENDPOINT   "inproc://zeromq.zap.01"
 #define DP_ZMQ_ZAP_VERSION    "1.0"
@@ -25,6 +26,10 @@
 #define DP_ZMQ_ADDR_MAX       64
 #define DP_ZMQ_ENDPOINT_MAX   1024
 #define DP_ZMQ_PORT_MAX       65535
+#define DP_ZMQ_EVENT_HEAD     6 /* monitor frame: uint16 event + uint32 value */
+#define DP_ZMQ_MONITOR_EVENTS                                                                      \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
+     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
 
 typedef struct {
     char addr[DP_ZMQ_ADDR_MAX]; /* peer address ("127.0.0.1") */
@@ -38,11 +43,12 @@ typedef struct {
     s_deny_slot_t slots[DP_ZMQ_DENY_SLOTS]; /* rate limiter, actor thread only */
 } s_auth_t;
 
-static zactor_t *s_auth_actor;         /* set and cleared by the main thread */
-static s_auth_t *s_auth_state;         /* owned with s_auth_actor */
-static atomic_bool s_auth_up;          /* readable from any thread */
-static atomic_uint_fast64_t s_allowed; /* ZAP 200 replies */
-static atomic_uint_fast64_t s_denied;  /* ZAP 400 replies */
+static zactor_t *s_auth_actor;          /* set and cleared by the main thread */
+static s_auth_t *s_auth_state;          /* owned with s_auth_actor */
+static atomic_bool s_auth_up;           /* readable from any thread */
+static atomic_uint_fast64_t s_allowed;  /* ZAP 200 replies */
+static atomic_uint_fast64_t s_denied;   /* ZAP 400 replies */
+static atomic_uint_fast64_t s_monitors; /* numbering of monitor endpoints */
 
 //  --------------------------------------------------------------------------
 //  Key derivation
@@ -165,6 +171,9 @@ static void s_auth_run(zsock_t *pipe, void *args)
         return;
     }
     zpoller_t *poller = zpoller_new(pipe, handler, NULL);
+    /* never stop on czmq's interrupt flag: a process whose CURVE servers outlive this
+       handler would accept any client that knows the server key */
+    zpoller_set_nonstop(poller, true);
     while (true) {
         void *which = zpoller_wait(poller, -1);
         if (which == handler)
@@ -480,6 +489,67 @@ zsock_t *dp_zmq_client_opts(int type, const char *endpoints, const dp_zmq_keys_t
 zsock_t *dp_zmq_client(int type, const char *endpoints, const dp_zmq_keys_t *keys, dp_err_t *err)
 {
     return dp_zmq_client_opts(type, endpoints, keys, NULL, err);
+}
+
+//  --------------------------------------------------------------------------
+zsock_t *dp_zmq_monitor(zsock_t *s, dp_err_t *err)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://dp-zmq-monitor-%d-%llu", (int)getpid(),
+             (unsigned long long)atomic_fetch_add(&s_monitors, 1));
+    if (zmq_socket_monitor(zsock_resolve(s), ep, DP_ZMQ_MONITOR_EVENTS) != 0) {
+        dp_err_set(err, DP_ERR_INTERNAL, "zmq_socket_monitor: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    zsock_t *mon = zsock_new(ZMQ_PAIR);
+    if (!mon || zsock_connect(mon, "%s", ep) != 0) {
+        dp_err_set(err, DP_ERR_INTERNAL, "monitor connect: %s", zmq_strerror(errno));
+        zmq_socket_monitor(zsock_resolve(s), NULL, 0);
+        zsock_destroy(&mon);
+    }
+    return mon;
+}
+
+//  --------------------------------------------------------------------------
+int dp_zmq_monitor_recv(zsock_t *monitor, dp_zmq_event_t *ev)
+{
+    zmsg_t *m = zmsg_recv(monitor);
+    zframe_t *head = m ? zmsg_first(m) : NULL;
+    if (!head || zframe_size(head) != DP_ZMQ_EVENT_HEAD) {
+        zmsg_destroy(&m);
+        return -1;
+    }
+    uint16_t event;
+    memcpy(&event, zframe_data(head), sizeof event);
+    memcpy(&ev->value, zframe_data(head) + sizeof event, sizeof ev->value);
+    ev->event = event;
+    s_frame_text(zmsg_next(m), ev->endpoint, sizeof ev->endpoint);
+    zmsg_destroy(&m);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+bool dp_zmq_event_is_failure(const dp_zmq_event_t *ev)
+{
+    return ev->event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+           ev->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+           ev->event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+}
+
+//  --------------------------------------------------------------------------
+const char *dp_zmq_event_name(int event)
+{
+    switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        return "handshake_failed_no_detail";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        return "handshake_failed_protocol";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        return "handshake_failed_auth";
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        return "handshake_succeeded";
+    }
+    return "other";
 }
 
 //  --------------------------------------------------------------------------

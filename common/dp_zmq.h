@@ -56,7 +56,9 @@ void dp_zmq_keys_wipe(dp_zmq_keys_t *keys);
    or another ZAP handler holds the endpoint). */
 int dp_zmq_auth_start(const dp_zmq_keys_t *keys, dp_err_t *err);
 
-/* Stops the ZAP handler; CURVE servers created later are refused. NULL-safe, idempotent. */
+/* Stops the ZAP handler; CURVE servers created later are refused. Destroy CURVE servers
+   first: libzmq lets a server whose handler is gone accept any client that knows the server
+   key. Idempotent. */
 void dp_zmq_auth_stop(void);
 
 /* True while the ZAP handler runs. */
@@ -93,6 +95,27 @@ zsock_t *dp_zmq_client_opts(int type, const char *endpoints, const dp_zmq_keys_t
 
 /* dp_zmq_client_opts with default options. */
 zsock_t *dp_zmq_client(int type, const char *endpoints, const dp_zmq_keys_t *keys, dp_err_t *err);
+
+/* One ZMTP handshake event from a monitor (see dp_zmq_monitor). */
+typedef struct {
+    int event;          /* ZMQ_EVENT_HANDSHAKE_SUCCEEDED or ZMQ_EVENT_HANDSHAKE_FAILED_* */
+    uint32_t value;     /* errno, ZMTP protocol error or ZAP status (400) */
+    char endpoint[128]; /* endpoint the event is about (may be truncated) */
+} dp_zmq_event_t;
+
+/* Starts a handshake monitor on s, so a server can count and log peers refused before ZAP
+   (another APP_KEY, plaintext). Returns a PAIR socket to poll (zloop_reader) and read with
+   dp_zmq_monitor_recv. Caller owns result; free with zsock_destroy. NULL on error. */
+zsock_t *dp_zmq_monitor(zsock_t *s, dp_err_t *err);
+
+/* Reads one event from a monitor socket. Returns 0 or -1 (nothing readable or garbled). */
+int dp_zmq_monitor_recv(zsock_t *monitor, dp_zmq_event_t *ev);
+
+/* True for the ZMQ_EVENT_HANDSHAKE_FAILED_* events. */
+bool dp_zmq_event_is_failure(const dp_zmq_event_t *ev);
+
+/* Short name of an event ("handshake_failed_auth"). Static string. */
+const char *dp_zmq_event_name(int event);
 
 /* Sends size bytes as one frame; flags are ZMQ_SNDMORE / ZMQ_DONTWAIT. Returns 0 or -1
    (errno from zmq_send: EAGAIN when DONTWAIT or a send timeout finds no room). */

@@ -4,13 +4,13 @@
 
 #include <string.h>
 
-#define S_PERMILLE       1000
-#define S_MS_PER_S       1000
-#define S_TABLE_IF       2
-#define S_TABLE_IFX      31
-#define S_SALT_RATE      0x52415445ULL /* "RATE" */
-#define S_SALT_BASE      0x42415345ULL /* "BASE" */
-#define S_SALT_AUX       0x41555831ULL
+#define S_PERMILLE  1000
+#define S_MS_PER_S  1000
+#define S_TABLE_IF  2
+#define S_TABLE_IFX 31
+#define S_SALT_RATE 0x52415445ULL /* "RATE" */
+#define S_SALT_BASE 0x42415345ULL /* "BASE" */
+#define S_SALT_AUX  0x41555831ULL
 
 /* One IF-MIB counter column. */
 typedef struct {
@@ -77,7 +77,8 @@ static uint64_t s_rate_of(const sim_ctr_key_t *key, uint32_t kind)
         return key->speed_bps / 8 * s_range(h, 1, 50) / S_PERMILLE;
     case SIM_CTR_IN_UCAST:
     case SIM_CTR_OUT_UCAST:
-        octets_in = s_rate_of(key, kind == SIM_CTR_IN_UCAST ? SIM_CTR_IN_OCTETS : SIM_CTR_OUT_OCTETS);
+        octets_in =
+            s_rate_of(key, kind == SIM_CTR_IN_UCAST ? SIM_CTR_IN_OCTETS : SIM_CTR_OUT_OCTETS);
         return octets_in / s_range(h, 200, 1200);
     case SIM_CTR_IN_MCAST:
     case SIM_CTR_OUT_MCAST:

@@ -9,29 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_RULE_MAX     160
-#define S_LINE_MAX     512
-#define S_SALT_FRAC    0x46524143ULL
-#define S_DEVICE_MASK  0xffffffu
-#define S_INITIAL_CAP  8
-#define S_MS_PER_S     1000
-#define S_TWO_POW_53   9007199254740992.0
+#define S_RULE_MAX    160
+#define S_LINE_MAX    512
+#define S_SALT_FRAC   0x46524143ULL
+#define S_DEVICE_MASK 0xffffffu
+#define S_INITIAL_CAP 8
+#define S_MS_PER_S    1000
+#define S_TWO_POW_53  9007199254740992.0
 
 /* One rule. */
 typedef struct {
-    uint32_t net;           /* prefix selector: network, host order */
-    uint32_t mask;          /* prefix selector: mask */
-    double frac;            /* fraction selector, or < 0 for a prefix */
-    unsigned action;        /* one SIM_FAULT_* bit */
-    int64_t arg;            /* ms, varbind limit, port or reboot time */
-    char text[S_RULE_MAX];  /* the rule as written */
+    uint32_t net;          /* prefix selector: network, host order */
+    uint32_t mask;         /* prefix selector: mask */
+    double frac;           /* fraction selector, or < 0 for a prefix */
+    unsigned action;       /* one SIM_FAULT_* bit */
+    int64_t arg;           /* ms, varbind limit, port or reboot time */
+    char text[S_RULE_MAX]; /* the rule as written */
 } s_rule_t;
 
 struct sim_faults {
-    uint64_t seed;    /* for frac: selectors */
-    s_rule_t *rules;  /* owned */
-    size_t count;     /* rules in use */
-    size_t cap;       /* rules allocated */
+    uint64_t seed;   /* for frac: selectors */
+    s_rule_t *rules; /* owned */
+    size_t count;    /* rules in use */
+    size_t cap;      /* rules allocated */
 };
 
 static int s_parse_i64(const char *text, int64_t lo, int64_t *out, char **endp)

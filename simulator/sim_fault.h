@@ -31,14 +31,14 @@ enum {
 
 /* What applies to one device (all matching rules combined). */
 typedef struct {
-    unsigned flags;                        /* SIM_FAULT_* bits */
-    int64_t slow_ms;                       /* largest slow delay */
-    int64_t toobig_over;                   /* smallest toobig limit */
-    int64_t reboot_ms;                     /* latest reboot time */
-    uint32_t vanish[SIM_FAULT_MAX_PORTS];  /* hidden ifIndex values */
-    int nvanish;                           /* entries in vanish */
-    uint32_t appear[SIM_FAULT_MAX_PORTS];  /* shown spare ifIndex values */
-    int nappear;                           /* entries in appear */
+    unsigned flags;                       /* SIM_FAULT_* bits */
+    int64_t slow_ms;                      /* largest slow delay */
+    int64_t toobig_over;                  /* smallest toobig limit */
+    int64_t reboot_ms;                    /* latest reboot time */
+    uint32_t vanish[SIM_FAULT_MAX_PORTS]; /* hidden ifIndex values */
+    int nvanish;                          /* entries in vanish */
+    uint32_t appear[SIM_FAULT_MAX_PORTS]; /* shown spare ifIndex values */
+    int nappear;                          /* entries in appear */
 } sim_fault_view_t;
 
 typedef struct sim_faults sim_faults_t;

@@ -10,13 +10,13 @@
 
 #include <net-snmp/library/snmp_api.h>
 
-#define S_INITIAL_CAP     256
-#define S_CS_PER_MS       10
-#define S_CPU_PERIOD_MS   60000
-#define S_PERCENT         100
-#define S_SALT_CPU        0x43505521ULL
-#define S_SALT_STORAGE    0x53544f52ULL
-#define S_TIMETICKS_MASK  0xffffffffULL
+#define S_INITIAL_CAP    256
+#define S_CS_PER_MS      10
+#define S_CPU_PERIOD_MS  60000
+#define S_PERCENT        100
+#define S_SALT_CPU       0x43505521ULL
+#define S_SALT_STORAGE   0x53544f52ULL
+#define S_TIMETICKS_MASK 0xffffffffULL
 
 static int s_entry_cmp(const void *a, const void *b)
 {

@@ -19,8 +19,8 @@
 
 #include "dp_err.h"
 
-#define SIM_OID_MAX    128 /* longest OID accepted, in sub-identifiers */
-#define SIM_VALUE_BUF  64  /* inline buffer for computed string values */
+#define SIM_OID_MAX              128 /* longest OID accepted, in sub-identifiers */
+#define SIM_VALUE_BUF            64  /* inline buffer for computed string values */
 #define SIM_UPTIME_MAX_OFFSET_MS (10LL * 24 * 3600 * 1000) /* per-device boot spread */
 
 /* How an entry's value is obtained. */
@@ -64,13 +64,13 @@ typedef struct {
 
 /* A computed value in the form snmp_build_var_op wants. */
 typedef struct {
-    u_char type;                /* ASN type */
-    size_t len;                 /* bytes at ptr */
-    const void *ptr;            /* points into this struct or the entry */
-    long l;                     /* storage for ASN_INTEGER */
-    u_long ul;                  /* storage for unsigned 32-bit types */
-    struct counter64 c64;       /* storage for ASN_COUNTER64 */
-    u_char buf[SIM_VALUE_BUF];  /* storage for computed strings */
+    u_char type;               /* ASN type */
+    size_t len;                /* bytes at ptr */
+    const void *ptr;           /* points into this struct or the entry */
+    long l;                    /* storage for ASN_INTEGER */
+    u_long ul;                 /* storage for unsigned 32-bit types */
+    struct counter64 c64;      /* storage for ASN_COUNTER64 */
+    u_char buf[SIM_VALUE_BUF]; /* storage for computed strings */
 } sim_value_t;
 
 /* A profile. Fields are read-only for users after sim_profile_finish. */

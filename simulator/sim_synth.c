@@ -8,25 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_DEFAULT_PORTS    24
-#define S_DEFAULT_CPUS     2
-#define S_DEFAULT_STORAGE  3
-#define S_DEFAULT_SPEED    1000000000ULL
-#define S_MAX_CPUS         256
-#define S_MAX_STORAGE      64
-#define S_GAUGE_MAX        4294967295ULL
-#define S_MBPS             1000000ULL
-#define S_IFTYPE_ETHERNET  6
-#define S_MTU              1500
-#define S_STATUS_UP        1
-#define S_TRUTH_TRUE       1
-#define S_TRUTH_FALSE      2
-#define S_HR_DEVICE_BASE   196608
-#define S_SYS_SERVICES     72
-#define S_TABLE_IF         2
-#define S_TABLE_IFX        31
-#define S_STORAGE_UNITS    4096
-#define S_SPEC_MAX         512
+#define S_DEFAULT_PORTS   24
+#define S_DEFAULT_CPUS    2
+#define S_DEFAULT_STORAGE 3
+#define S_DEFAULT_SPEED   1000000000ULL
+#define S_MAX_CPUS        256
+#define S_MAX_STORAGE     64
+#define S_GAUGE_MAX       4294967295ULL
+#define S_MBPS            1000000ULL
+#define S_IFTYPE_ETHERNET 6
+#define S_MTU             1500
+#define S_STATUS_UP       1
+#define S_TRUTH_TRUE      1
+#define S_TRUTH_FALSE     2
+#define S_HR_DEVICE_BASE  196608
+#define S_SYS_SERVICES    72
+#define S_TABLE_IF        2
+#define S_TABLE_IFX       31
+#define S_STORAGE_UNITS   4096
+#define S_SPEC_MAX        512
 
 static const oid s_sys[] = {1, 3, 6, 1, 2, 1, 1};
 static const oid s_if_number[] = {1, 3, 6, 1, 2, 1, 2, 1, 0};
@@ -42,7 +42,7 @@ static const oid s_hr_storage_types[] = {2, 3, 4}; /* hrStorageRam, VirtualMemor
 
 /* Builder state: the profile and a scratch entry. */
 typedef struct {
-    sim_profile_t *p;   /* profile being built */
+    sim_profile_t *p;      /* profile being built */
     oid name[SIM_OID_MAX]; /* scratch OID */
 } s_build_t;
 
@@ -50,7 +50,8 @@ static void s_put(s_build_t *b, const oid *base, size_t blen, const oid *tail, s
                   sim_entry_t *e)
 {
     memcpy(b->name, base, blen * sizeof(oid));
-    memcpy(b->name + blen, tail, tlen * sizeof(oid));
+    if (tlen > 0)
+        memcpy(b->name + blen, tail, tlen * sizeof(oid));
     e->name = b->name;
     e->name_len = (uint32_t)(blen + tlen);
     if (sim_profile_add(b->p, e, NULL) != 0)
@@ -68,8 +69,8 @@ static void s_put_int(s_build_t *b, const oid *base, size_t blen, oid col, oid i
 static void s_put_str(s_build_t *b, const oid *base, size_t blen, oid col, oid idx,
                       const char *text, uint32_t port)
 {
-    sim_entry_t e = {.type = ASN_OCTET_STR, .bytes = (u_char *)text, .bytes_len = strlen(text),
-                     .port = port};
+    sim_entry_t e = {
+        .type = ASN_OCTET_STR, .bytes = (u_char *)text, .bytes_len = strlen(text), .port = port};
     oid tail[2] = {col, idx};
     s_put(b, base, blen, tail, 2, &e);
 }
@@ -77,8 +78,10 @@ static void s_put_str(s_build_t *b, const oid *base, size_t blen, oid col, oid i
 static void s_put_oid(s_build_t *b, const oid *base, size_t blen, oid col, oid idx,
                       const oid *value, size_t vlen, uint32_t port)
 {
-    sim_entry_t e = {.type = ASN_OBJECT_ID, .bytes = (u_char *)value,
-                     .bytes_len = vlen * sizeof(oid), .port = port};
+    sim_entry_t e = {.type = ASN_OBJECT_ID,
+                     .bytes = (u_char *)value,
+                     .bytes_len = vlen * sizeof(oid),
+                     .port = port};
     oid tail[2] = {col, idx};
     s_put(b, base, blen, tail, 2, &e);
 }
@@ -186,8 +189,8 @@ static void s_build_host(s_build_t *b, const sim_synth_spec_t *s)
         s_put_str(b, se, sl, 3, i, text, 0);
         s_put_int(b, se, sl, 4, i, ASN_INTEGER, S_STORAGE_UNITS, 0);
         s_put_int(b, se, sl, 5, i, ASN_INTEGER, size[t], 0);
-        sim_entry_t used = {.type = ASN_INTEGER, .kind = SIM_VAL_STORAGE_USED, .num = size[t],
-                            .port = 0};
+        sim_entry_t used = {
+            .type = ASN_INTEGER, .kind = SIM_VAL_STORAGE_USED, .num = size[t], .port = 0};
         oid tail[2] = {6, i};
         s_put(b, se, sl, tail, 2, &used);
         s_put_int(b, se, sl, 7, i, ASN_COUNTER, 0, 0);

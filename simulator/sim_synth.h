@@ -15,13 +15,13 @@
 
 /* Parsed synthetic spec. */
 typedef struct {
-    int ports;                               /* visible interfaces */
-    int spare;                               /* hidden extra interfaces */
-    bool hc;                                 /* HC counters present */
-    int cpus;                                /* processors */
-    int storage;                             /* storage rows */
-    uint64_t speeds[SIM_SYNTH_MAX_SPEEDS];   /* bits/s, cycled over ports */
-    int nspeeds;                             /* entries in speeds */
+    int ports;                             /* visible interfaces */
+    int spare;                             /* hidden extra interfaces */
+    bool hc;                               /* HC counters present */
+    int cpus;                              /* processors */
+    int storage;                           /* storage rows */
+    uint64_t speeds[SIM_SYNTH_MAX_SPEEDS]; /* bits/s, cycled over ports */
+    int nspeeds;                           /* entries in speeds */
 } sim_synth_spec_t;
 
 /* Parses spec into out (defaults for missing keys). Returns 0 or -1 (err set). */

@@ -12,13 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_DEFAULT_PREFIX  "127.0.0.0/8"
-#define S_MAX_MSG         65507
-#define S_MAX_VBS         4096
-#define S_SALT_BOOT       0x424f4f54ULL
-#define S_DEVICE_MASK     0xffffffu
-#define S_PATH_MAX        4096
-#define S_LINE_MAX        1024
+#define S_DEFAULT_PREFIX "127.0.0.0/8"
+#define S_MAX_MSG        65507
+#define S_MAX_VBS        4096
+#define S_SALT_BOOT      0x424f4f54ULL
+#define S_DEVICE_MASK    0xffffffu
+#define S_PATH_MAX       4096
+#define S_LINE_MAX       1024
 
 static void s_grow(void **arr, size_t count, size_t size)
 {
@@ -101,8 +101,7 @@ int sim_world_set_community(sim_world_t *w, const char *community, dp_err_t *err
 }
 
 //  --------------------------------------------------------------------------
-int sim_world_add_profile(sim_world_t *w, const char *spec, const char *snmprec_dir,
-                          dp_err_t *err)
+int sim_world_add_profile(sim_world_t *w, const char *spec, const char *snmprec_dir, dp_err_t *err)
 {
     char prefix[64] = S_DEFAULT_PREFIX;
     const char *body = spec;
@@ -125,8 +124,7 @@ int sim_world_add_profile(sim_world_t *w, const char *spec, const char *snmprec_
     else if (strncmp(body, "snmprec:", 8) == 0)
         p = s_load_snmprec(body + 8, snmprec_dir, err);
     else
-        return dp_err_set(err, DP_ERR_CONFIG, "profile '%s': expected synthetic or snmprec:",
-                          spec);
+        return dp_err_set(err, DP_ERR_CONFIG, "profile '%s': expected synthetic or snmprec:", spec);
     if (!p)
         return -1;
     s_grow((void **)&w->profiles, w->nprofiles, sizeof(sim_profile_t *));
@@ -175,8 +173,8 @@ const sim_faults_t *sim_world_faults(sim_world_t *w)
 }
 
 //  --------------------------------------------------------------------------
-const sim_profile_t *sim_world_device(sim_world_t *w, uint32_t addr, int64_t now_ms,
-                                      sim_dev_t *dev, sim_fault_view_t *fv)
+const sim_profile_t *sim_world_device(sim_world_t *w, uint32_t addr, int64_t now_ms, sim_dev_t *dev,
+                                      sim_fault_view_t *fv)
 {
     const sim_profile_t *p = NULL;
     for (size_t i = 0; i < w->nmap; i++) {

@@ -44,7 +44,7 @@ static int s_usage(void)
             "  settings-set NAME VALUE | settings-load [NODE] | node-groups NODE [VALUE]\n"
             "  node-report NODE HOST DAEMON [MASTER]\n"
             "  epoch-bump NAME NODE | epoch-current NAME | epoch-check NAME EPOCH\n"
-            "  fenced-write NAME EPOCH\n");
+            "  fenced-write NAME EPOCH | sleep SECONDS idem|once\n");
     return S_EXIT_USAGE;
 }
 
@@ -256,6 +256,19 @@ static int s_cmd_fenced_write(dp_db_t *db, const char *name, uint64_t epoch)
     return 0;
 }
 
+//  Runs SELECT SLEEP(seconds) so a test can kill the connection mid-statement.
+static int s_cmd_sleep(dp_db_t *db, const char *seconds, bool idempotent)
+{
+    dp_err_t err;
+    dp_db_stmt_t *st = dp_db_prepare_flags(db, "SELECT SLEEP(?), CONNECTION_ID()",
+                                           idempotent ? DP_DB_IDEMPOTENT : 0, &err);
+    if (!st || dp_db_query(st, &err, "d", atof(seconds)) != 0 || dp_db_fetch(st) != 1)
+        return s_fail(&err);
+    printf("ok reconnects=%llu sleep=%lld\n", (unsigned long long)dp_db_reconnects(db),
+           (long long)dp_db_col_int(st, 0));
+    return 0;
+}
+
 static int s_dispatch(dp_db_t *db, int argc, char **argv)
 {
     dp_err_t err;
@@ -323,6 +336,8 @@ static int s_dispatch(dp_db_t *db, int argc, char **argv)
         printf("ok\n");
         return 0;
     }
+    if (strcmp(cmd, "sleep") == 0 && argc == 3)
+        return s_cmd_sleep(db, argv[1], strcmp(argv[2], "idem") == 0);
     if (strcmp(cmd, "fenced-write") == 0 && argc == 3)
         return s_cmd_fenced_write(db, argv[1], strtoull(argv[2], NULL, 10));
     return s_usage();

@@ -5,7 +5,12 @@
     SPDX-License-Identifier: MIT */
 
 /* Integration binaries link only libdpcommon, so the module is compiled in here. */
-#include "../../rrdwriter/rrdwriter_def.c"
+#include "../../rrdwriter/rrdwriter_def.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define S_EXIT_USAGE 2
 

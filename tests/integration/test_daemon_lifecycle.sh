@@ -43,7 +43,8 @@ echo "ok: PING, STATS, CONFIG, unknown verb"
 
 # SIGHUP reloads
 kill -HUP $TD
-dp_wait_until 5 sh -c "'$B/testdaemon' ctl '$CTL' STATS | grep -qx 'reloads: 1'" ||
+reloaded() { ctl STATS | grep -qx 'reloads: 1'; }
+dp_wait_until 5 reloaded ||
     fail "reload counter did not increment"
 grep -q 'msg=reload signal=SIGHUP' "$LOG" || fail "no reload log line"
 grep -q 'msg="reloaded settings"' "$LOG" || fail "reload callback not called"
@@ -62,7 +63,8 @@ echo "ok: second daemon refused (rc=$rc)"
 [ "$(ctl 'JOBS 3')" = "OK started 3" ] || fail "JOBS 3"
 t0=$(date +%s%N)
 kill -TERM $TD
-ctl STATS | grep -qx 'state: draining' || fail "state not draining after SIGTERM"
+draining() { ctl STATS | grep -qx 'state: draining'; }
+dp_wait_until 5 draining || fail "state not draining after SIGTERM"
 [ "$(ctl 'JOBS 1')" = "ERR draining: not taking new jobs" ] || fail "took new work while draining"
 wait $TD
 rc=$?

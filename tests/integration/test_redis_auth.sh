@@ -25,7 +25,9 @@ dp_harness_init
 DP_REDIS_AUTH=$ADMIN_PW dp_start_redis REDIS --requirepass "$ADMIN_PW" "${USER_ACL[@]}" ||
     fail "redis did not start"
 admin() { redis-cli --no-auth-warning -a "$ADMIN_PW" -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
-rl() { REDIS_PASSWORD=$USER_PW "$RL" -p "$REDIS_PORT" -u dpuser -n 3 "$@"; }
+# env execs the binary, so a backgrounded "${RL_CMD[@]}" has $! = the client's own pid
+RL_CMD=(env REDIS_PASSWORD="$USER_PW" "$RL" -p "$REDIS_PORT" -u dpuser -n 3)
+rl() { "${RL_CMD[@]}" "$@"; }
 
 # Right credentials: ACL user, db 3.
 [ "$(rl whoami)" = dpuser ] || fail "whoami: '$(rl whoami)'"
@@ -52,8 +54,18 @@ echo "NOPERM run: ${lines[*]}"
 [ "${lines[2]}" = "connects 1" ] || fail "NOPERM forced a reconnect: '${lines[2]}'"
 [ "$(admin -n 3 GET dp:k2)" = v2 ] || fail "dp:k2 not written"
 
+# A server that stops answering (CLIENT PAUSE) gives a TIMEOUT error after the 200 ms timeout.
+admin CLIENT PAUSE 1500 ALL >/dev/null || fail "CLIENT PAUSE failed"
+t0=$("$RL" now)
+out=$(rl -t 200 get dp:k 2>&1)
+t1=$("$RL" now)
+echo "paused server -> $out ($((t1 - t0)) ms)"
+[[ "$out" == "error timeout "* ]] || fail "paused server: '$out'"
+[ $((t1 - t0)) -lt 1200 ] || fail "timeout took $((t1 - t0)) ms"
+admin CLIENT UNPAUSE >/dev/null
+
 # Restart: a long-running client reconnects, re-authenticates and re-selects db 3.
-rl cmdloop dp:counter 100 >"$DP_TMP/loop.out" 2>&1 &
+"${RL_CMD[@]}" cmdloop dp:counter 100 >"$DP_TMP/loop.out" 2>&1 &
 LOOP=$!
 dp_register $LOOP "$DP_TMP/loop.out"
 dp_wait_until 10 grep -q ' ok ' "$DP_TMP/loop.out" || fail "cmdloop never succeeded"

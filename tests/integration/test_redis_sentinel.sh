@@ -24,8 +24,9 @@ fail()
 dp_harness_init
 [ -x "$RL" ] || fail "missing $RL (build with make BUILD=$BUILD)"
 export DP_REDIS_AUTH=$DATA_PW
-dp_start_redis M --requirepass "$DATA_PW" --masterauth "$DATA_PW" || fail "master did not start"
-dp_start_redis_replica R "$M_PORT" --requirepass "$DATA_PW" --masterauth "$DATA_PW" ||
+REPL_ARGS=(--requirepass "$DATA_PW" --masterauth "$DATA_PW" --repl-diskless-sync-delay 0)
+dp_start_redis M "${REPL_ARGS[@]}" || fail "master did not start"
+dp_start_redis_replica R "$M_PORT" "${REPL_ARGS[@]}" ||
     fail "replica did not start"
 data() { local p=$1; shift; redis-cli --no-auth-warning -a "$DATA_PW" -h 127.0.0.1 -p "$p" "$@"; }
 link_up() { data "$R_PORT" INFO replication | grep -q 'master_link_status:up'; }
@@ -47,8 +48,10 @@ for p in "$S1_PORT" "$S2_PORT" "$S3_PORT"; do
     dp_wait_until 20 knows_all "$p" || fail "sentinel :$p did not discover the replica and peers"
 done
 SENTINELS="127.0.0.1:$S1_PORT,127.0.0.1:$S2_PORT,127.0.0.1:$S3_PORT"
-rl() { REDIS_PASSWORD=$DATA_PW REDIS_SENTINEL_PASSWORD=$SENT_PW \
-    "$RL" -S "$SENTINELS" -s $SERVICE -U $SENT_USER -t 300 "$@"; }
+# env execs the binary, so a backgrounded "${RL_CMD[@]}" has $! = the client's own pid
+RL_CMD=(env REDIS_PASSWORD="$DATA_PW" REDIS_SENTINEL_PASSWORD="$SENT_PW" "$RL" -S "$SENTINELS"
+    -s $SERVICE -U $SENT_USER -t 300)
+rl() { "${RL_CMD[@]}" "$@"; }
 
 # Wrong sentinel password: an AUTH error, no password in the text.
 out=$(REDIS_PASSWORD=$DATA_PW "$RL" -S "$SENTINELS" -s $SERVICE -U $SENT_USER -P wrong-Sx ping)
@@ -59,7 +62,20 @@ out=$(REDIS_PASSWORD=$DATA_PW REDIS_SENTINEL_PASSWORD=$SENT_PW "$RL" -S "$SENTIN
 [[ "$out" == "error notfound "*nosuch* ]] || fail "unknown service: '$out'"
 
 [ "$(rl role)" = "master 127.0.0.1:$M_PORT" ] || fail "resolved '$(rl role)', want :$M_PORT"
-rl cmdloop dp:ctr 100 >"$DP_TMP/loop.out" 2>&1 &
+
+# Lock with a replica: acquire WAITs for 1 ack. With the replica frozen (SIGSTOP) WAIT gets 0
+# acks, so the acquire is refused and our unreplicated key is deleted again.
+out=$(rl acquire lock:a 5000)
+[[ $? -eq 0 && "$out" == held* ]] || fail "acquire with a live replica: '$out'"
+kill -STOP "$R_PID"
+out=$(rl acquire lock:b 5000)
+rc=$?
+kill -CONT "$R_PID"
+echo "acquire with a frozen replica -> rc=$rc $out"
+[[ $rc -eq 1 && "$out" == "busy lock lock:b not acknowledged by replicas (0 of 1)" ]] ||
+    fail "acquire with a frozen replica: '$out'"
+[ "$(data "$M_PORT" EXISTS lock:b)" = 0 ] || fail "unreplicated lock key was left behind"
+"${RL_CMD[@]}" cmdloop dp:ctr 100 >"$DP_TMP/loop.out" 2>&1 &
 dp_register $! "$DP_TMP/loop.out"
 dp_wait_until 10 grep -q " ok .* 127.0.0.1:$M_PORT " "$DP_TMP/loop.out" ||
     fail "client did not write to the master through the sentinels"

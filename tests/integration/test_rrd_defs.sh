@@ -94,8 +94,9 @@ for step in 0 1 2; do
     last=$ts
     k=$((k + 1))
 done
-[ "$k" = 3 ] && [ "$upd" = "$last:7408000:18000000600000000000:U:0:5000180000:0:0:0:0:0:0:0:0:0:0" ] ||
+if [ "$k" != 3 ] || [ "$upd" != "$last:7408000:18000000600000000000:U:0:5000180000:0:0:0:0:0:0:0:0:0:0" ]; then
     fail "last update was '$upd'"
+fi
 out=$(rrdtool fetch "$RRD_DIR/$PORT" AVERAGE -r 300 -s $T0 -e $((T0 + 600)))
 echo "$out" | sed -n '1,6p'
 check_row()  # TS: column expectations via awk
@@ -132,9 +133,12 @@ fi
 rrdtool update "$RRD_DIR/$PORT" "$ts:1.5$(printf ':0%.0s' {1..14})" 2>/dev/null &&
     fail "rrdtool accepted 1.5 for a DERIVE (rule no longer needed?)"
 # same and older timestamps are refused (rrdcached would fail them at flush)
-"$RRDDEF" update port $last $last $(values 1 1 1) >/dev/null 2>&1 && fail "same ts accepted"
-"$RRDDEF" update port $((NOW + 3600)) $last $(values 1 1 1) >/dev/null 2>&1 &&
-    fail "ts an hour in the future accepted"
+read -ra V <<<"$(values 1 1 1)"
+err=$("$RRDDEF" update port $last $last "${V[@]}" 2>&1) && fail "same ts accepted"
+echo "$err" | grep -q "is not after the last update $last" || fail "same-ts error: $err"
+err=$("$RRDDEF" update port $((NOW + 3600)) $last "${V[@]}" 2>&1) && fail "future ts accepted"
+echo "$err" | grep -q "s in the future" || fail "future-ts error: $err"
+"$RRDDEF" update port $((last + 300)) $last "${V[@]}" >/dev/null || fail "next ts refused"
 lastupd=$(rrdtool last "$RRD_DIR/$PORT")
 [ "$lastupd" = "$last" ] || fail "rrdtool last is $lastupd, want $last (something slipped through)"
 [ $fails -eq 0 ] && ok "wrong count, non-integer counter, stale and future ts refused by validate"

@@ -33,6 +33,9 @@ push() # push ARGS... : runs a client, prints its output
 }
 failures() { grep -c '^event handshake_failed' "$OUT"; }
 denied() { sed -n 's/^zap allowed=[0-9]* denied=\([0-9]*\)$/\1/p' "$OUT" | tail -n 1; }
+# predicates for dp_wait_until (re-evaluated on every poll)
+failures_above() { [ "$(failures)" -gt "$1" ]; }
+denied_above() { [ "$(denied)" -gt "$1" ] 2>/dev/null; }
 
 # 1. same APP_KEY: delivered. The client exits right after zmq_send; the non-zero linger is
 #    what gets the queued message out before the process ends.
@@ -45,18 +48,18 @@ echo "ok: same APP_KEY delivered"
 before=$(failures)
 res=$(push "$EP" "other-$KEY" wrong-app-key)
 grep -q '^send failed wrong-app-key' <<<"$res" || fail "wrong-key client queued: $res"
-dp_wait_until 5 test "$(failures)" -gt "$before" || fail "server saw no failed handshake"
+dp_wait_until 5 failures_above "$before" || fail "server saw no failed handshake"
 grep -q 'msg wrong-app-key' "$OUT" && fail "message from a different APP_KEY was delivered"
 echo "ok: different APP_KEY refused ($(($(failures) - before)) failed handshakes)"
 
 # 3. rogue client: right server key, unknown client key -> ZAP 400, counted and logged.
 push --rogue-client "$EP" "$KEY" rogue-1 >/dev/null
-dp_wait_until 5 test "${denied:-0}$(denied)" -ge 1 || fail "ZAP denial not counted"
+dp_wait_until 5 denied_above 0 || fail "ZAP denial not counted"
 dp_wait_until 5 grep -q 'msg="zap denied" peer=127.0.0.1 mechanism=CURVE reason="unknown client key"' \
     "$ERR" || fail "ZAP denial not logged"
 first=$(denied)
 push --rogue-client "$EP" "$KEY" rogue-2 >/dev/null
-dp_wait_until 5 test "$(denied)" -gt "$first" || fail "second ZAP denial not counted"
+dp_wait_until 5 denied_above "$first" || fail "second ZAP denial not counted"
 [ "$(grep -c 'msg="zap denied"' "$ERR")" -eq 1 ] || fail "denial log not rate-limited per peer"
 grep -q 'msg rogue' "$OUT" && fail "rogue client message delivered"
 echo "ok: rogue client key denied by ZAP ($(denied) denials, 1 log line)"
@@ -65,11 +68,11 @@ echo "ok: rogue client key denied by ZAP ($(denied) denials, 1 log line)"
 before=$(failures)
 res=$(push --plain "$EP" "$KEY" plain-1)
 grep -q '^send failed' <<<"$res" || fail "plain client queued: $res"
-dp_wait_until 5 test "$(failures)" -gt "$before" || fail "plain handshake not refused"
+dp_wait_until 5 failures_above "$before" || fail "plain handshake not refused"
 before=$(failures)
 res=$(push --wrong-server-key "$EP" "$KEY" wsk-1)
 grep -q '^send failed' <<<"$res" || fail "wrong-server-key client queued: $res"
-dp_wait_until 5 test "$(failures)" -gt "$before" || fail "wrong server key not refused"
+dp_wait_until 5 failures_above "$before" || fail "wrong server key not refused"
 grep -Eq 'msg (plain|wsk)' "$OUT" && fail "plain or wrong-server-key message delivered"
 echo "ok: plaintext and wrong-server-key clients refused"
 

@@ -20,7 +20,6 @@ typedef struct {
     dp_daemon_t *daemon; /* lifecycle */
     int job_ms;          /* duration of one simulated job */
     int in_flight;       /* jobs started and not done */
-    int next_id;         /* job numbering */
     dp_counter_t *done;  /* jobs_done counter */
 } td_t;
 
@@ -49,7 +48,6 @@ static void s_start_jobs(td_t *self, int n)
     for (int i = 0; i < n; i++) {
         zloop_timer(dp_daemon_loop(self->daemon), (size_t)self->job_ms, 1, s_on_job_done, self);
         self->in_flight++;
-        self->next_id++;
         dp_stats_add(dp_daemon_stats(self->daemon), "jobs_started", 1);
     }
     dp_stats_set(dp_daemon_stats(self->daemon), "jobs_in_flight", (uint64_t)self->in_flight);

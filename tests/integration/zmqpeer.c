@@ -17,13 +17,9 @@
 #include <string.h>
 #include <sysexits.h>
 
-#define ZP_MONITOR_EP   "inproc://zmqpeer-monitor"
 #define ZP_TICK_MS      100
 #define ZP_SEND_TIMEOUT 2000
 #define ZP_MAX_ARGS     64
-#define ZP_MONITOR_EVENTS                                                                          \
-    (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                  \
-     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
 
 typedef struct {
     bool plain;            /* no CURVE at all */
@@ -61,37 +57,14 @@ static int s_parse(int argc, char **argv, zp_args_t *a)
     return 0;
 }
 
-static const char *s_event_name(unsigned event)
-{
-    switch (event) {
-    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-        return "handshake_failed_no_detail";
-    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-        return "handshake_failed_protocol";
-    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-        return "handshake_failed_auth";
-    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
-        return "handshake_succeeded";
-    }
-    return "other";
-}
-
-//  Reads one monitor event; returns 1 for a handshake failure, else 0.
+//  Reads one monitor event and prints it; returns 1 for a handshake failure, else 0.
 static int s_monitor_event(zsock_t *mon)
 {
-    zmsg_t *m = zmsg_recv(mon);
-    zframe_t *f = m ? zmsg_first(m) : NULL;
-    int failed = 0;
-    if (f && zframe_size(f) == 6) {
-        uint16_t event;
-        uint32_t value;
-        memcpy(&event, zframe_data(f), sizeof event);
-        memcpy(&value, zframe_data(f) + 2, sizeof value);
-        failed = event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
-        printf("event %s value=0x%x\n", s_event_name(event), value);
-    }
-    zmsg_destroy(&m);
-    return failed;
+    dp_zmq_event_t ev;
+    if (dp_zmq_monitor_recv(mon, &ev) != 0)
+        return 0;
+    printf("event %s value=0x%x\n", dp_zmq_event_name(ev.event), ev.value);
+    return dp_zmq_event_is_failure(&ev) ? 1 : 0;
 }
 
 static int s_pull(const zp_args_t *a)
@@ -116,9 +89,11 @@ static int s_pull(const zp_args_t *a)
         dp_zmq_auth_stop();
         return 1;
     }
-    zmq_socket_monitor(zsock_resolve(server), ZP_MONITOR_EP, ZP_MONITOR_EVENTS);
-    zsock_t *mon = zsock_new(ZMQ_PAIR);
-    zsock_connect(mon, ZP_MONITOR_EP);
+    zsock_t *mon = dp_zmq_monitor(server, &err);
+    if (!mon) {
+        fprintf(stderr, "zmqpeer: %s\n", err.text);
+        return 1;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("listening %s\n", zsock_endpoint(server));
 
@@ -149,7 +124,6 @@ static int s_pull(const zp_args_t *a)
            (unsigned long long)dp_zmq_auth_allowed(), (unsigned long long)dp_zmq_auth_denied(),
            failed);
     zpoller_destroy(&poller);
-    zmq_socket_monitor(zsock_resolve(server), NULL, 0);
     zsock_destroy(&mon);
     zsock_destroy(&server);
     dp_zmq_auth_stop();

@@ -276,7 +276,7 @@ s_start_daemons()
     for d in "${DAEMONS[@]}"; do
         if s_alive "$d"; then
             echo "$d: already running (pid $(s_pid_of "$d"))"
-        elif [ -x "$BUILD_DIR/$d" ]; then
+        elif [ -f "$BUILD_DIR/$d" ]; then
             rm -f "$PIDS/$d.pid"
             "$BUILD_DIR/$d" --env-file "$ENV_FILE" </dev/null >>"$LOGS/$d.log" 2>&1 &
             pid=$!
@@ -299,7 +299,7 @@ s_state_of()  # NAME -> prints running|stopped|exited|not built
         echo exited
     else
         case " ${DAEMONS[*]} " in
-            *" $1 "*) [ -x "$BUILD_DIR/$1" ] && echo stopped || echo "not built" ;;
+            *" $1 "*) [ -f "$BUILD_DIR/$1" ] && echo stopped || echo "not built" ;;
             *) echo stopped ;;
         esac
     fi

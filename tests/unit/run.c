@@ -10,9 +10,9 @@
 #define DP_TEST_MAX 2048
 
 typedef struct {
-    const char *name;  /* function name */
-    const char *file;  /* source file */
-    dp_test_fn_t fn;   /* the test */
+    const char *name; /* function name */
+    const char *file; /* source file */
+    dp_test_fn_t fn;  /* the test */
 } s_test_t;
 
 static s_test_t s_tests[DP_TEST_MAX];

@@ -6,6 +6,19 @@
 
 #define TEST_WAIT_MS 3000
 
+//  Reads monitor events until one of type event or the deadline.
+static bool s_wait_event(zsock_t *mon, int event)
+{
+    int64_t deadline = dp_time_mono_ms() + TEST_WAIT_MS;
+    dp_zmq_event_t ev;
+    while (dp_time_mono_ms() < deadline) {
+        zmq_pollitem_t item = {zsock_resolve(mon), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 50) == 1 && dp_zmq_monitor_recv(mon, &ev) == 0 && ev.event == event)
+            return true;
+    }
+    return false;
+}
+
 static bool s_wait_denied(uint64_t before)
 {
     int64_t deadline = dp_time_mono_ms() + TEST_WAIT_MS;
@@ -148,6 +161,8 @@ DP_TEST(zmq_curve_admits_only_the_derived_client_key)
     CHECK(server != NULL);
     CHECK_EQ_INT(zsock_curve_server(server), 1);
     const char *ep = zsock_endpoint(server);
+    zsock_t *mon = dp_zmq_monitor(server, &err);
+    CHECK(mon != NULL);
 
     uint64_t allowed = dp_zmq_auth_allowed(), denied = dp_zmq_auth_denied();
     zsock_t *good = dp_zmq_client(ZMQ_PUSH, ep, &keys, &err);
@@ -164,12 +179,18 @@ DP_TEST(zmq_curve_admits_only_the_derived_client_key)
     CHECK(s_wait_denied(denied));
     /* with IMMEDIATE=1 the refused peer never gets a pipe: nothing can be queued */
     CHECK_EQ_INT(dp_zmq_send_bytes(bad, "inject", 6, ZMQ_DONTWAIT), -1);
+    /* another APP_KEY means another server key: refused before ZAP, seen by the monitor */
     zsock_t *stranger = dp_zmq_client(ZMQ_PUSH, ep, &other, &err);
     CHECK(stranger != NULL);
+    CHECK(s_wait_event(mon, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL));
     CHECK_EQ_INT(dp_zmq_send_bytes(stranger, "inject", 6, ZMQ_DONTWAIT), -1);
     CHECK(dp_zmq_recv_frame(server, 300, &err) == NULL);
     CHECK_EQ_INT(err.code, DP_ERR_TIMEOUT);
 
+    CHECK_EQ_STR(dp_zmq_event_name(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), "handshake_failed_auth");
+    CHECK(dp_zmq_event_is_failure(&(dp_zmq_event_t){.event = ZMQ_EVENT_HANDSHAKE_FAILED_AUTH}));
+    CHECK(!dp_zmq_event_is_failure(&(dp_zmq_event_t){.event = ZMQ_EVENT_HANDSHAKE_SUCCEEDED}));
+    zsock_destroy(&mon);
     zsock_destroy(&stranger);
     zsock_destroy(&bad);
     zsock_destroy(&good);

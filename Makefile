@@ -15,7 +15,7 @@ WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-m
 ifeq ($(CI),true)
 WARN += -Werror
 endif
-BASE_PKGS := libczmq libzmq hiredis libmariadb msgpack libsodium
+BASE_PKGS := libczmq libzmq hiredis libmariadb msgpack libsodium libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(BASE_PKGS) netsnmp librrd 2>/dev/null)
 BASE_LIBS := $(shell pkg-config --libs $(BASE_PKGS) 2>/dev/null) -lpthread -lm
 SNMP_LIBS := $(shell pkg-config --libs netsnmp 2>/dev/null)

@@ -115,6 +115,8 @@ static const s_entry_t s_table[] = {
     S_STRV("DP_RRDCACHED", rrdcached, "unix:/run/rrdcached.sock", 0, s_check_address,
            "unix:/path/to/socket or host:port", "rrdcached address (unix:/path or host:port)"),
     S_STR("DP_RRD_DIR", rrd_dir, "/var/lib/distpoll/rrd", 0, "RRD files directory"),
+    S_NUM("DP_RRD_STEP", S_DURATION, rrd_step_ms, "300s", S_MS_PER_S, S_MS_PER_D, 0,
+          "RRD step of new files (heartbeat = 2 x step)"),
     S_STR("DP_SPOOL_DIR", spool_dir, "/var/lib/distpoll/spool", 0,
           "spool for metrics while rrdwriter is unreachable"),
     S_NUM("DP_SPOOL_MAX_MB", S_INT, spool_max_mb, "1024", 1, 1048576, S_RELOAD,

@@ -51,6 +51,7 @@ typedef struct dp_cfg {
     char *control_dir;             /* DP_CONTROL_DIR, daemons' control ipc sockets */
     char *rrdcached;               /* DP_RRDCACHED, "unix:/path" or "host:port" */
     char *rrd_dir;                 /* DP_RRD_DIR */
+    int64_t rrd_step_ms;           /* DP_RRD_STEP, step of new RRD files (whole seconds) */
     char *spool_dir;               /* DP_SPOOL_DIR */
     int spool_max_mb;              /* DP_SPOOL_MAX_MB */
     int64_t poller_interval_ms;    /* DP_POLLER_INTERVAL */

@@ -34,6 +34,7 @@ typedef enum {                   /* scalar kinds first, then array kinds from DP
                DP_MSG_F_STR,     /* char *, at most limit bytes */
                DP_MSG_F_ENUM,    /* int index into names, wire string */
                DP_MSG_F_INTS,    /* int * + count, items >= 0 */
+               DP_MSG_F_U64S,    /* uint64_t * + count */
                DP_MSG_F_STRS,    /* char ** + count, items at most item_limit bytes */
                DP_MSG_F_DOUBLES, /* double * + count */
                DP_MSG_F_RECORDS, /* sub-record array + count */
@@ -104,6 +105,7 @@ static const char *const s_dp_msg_status_names[] = {NULL, DP_MSG_STATUSES(S_ENUM
      .names = s_##sb##_names,                                                                      \
      .n_names = S_COUNT(s_##sb##_names)},
 #define S_FD_INTS(T, name, req, limit, sub)    S_FD_ARRAY_(T, INTS, name, req, limit, 0, NULL)
+#define S_FD_U64S(T, name, req, limit, sub)    S_FD_ARRAY_(T, U64S, name, req, limit, 0, NULL)
 #define S_FD_STRS(T, name, req, limit, sub)    S_FD_ARRAY_(T, STRS, name, req, limit, sub, NULL)
 #define S_FD_DOUBLES(T, name, req, limit, sub) S_FD_ARRAY_(T, DOUBLES, name, req, limit, 0, NULL)
 #define S_FD_RECORDS(T, name, req, limit, sub)                                                     \
@@ -140,6 +142,9 @@ static const s_field_t s_fields_metrics[] = {DP_MSG_METRICS_FIELDS(S_FD_)};
 #define S_T dp_msg_heartbeat_t
 static const s_field_t s_fields_heartbeat[] = {DP_MSG_HEARTBEAT_FIELDS(S_FD_)};
 #undef S_T
+#define S_T dp_msg_ack_t
+static const s_field_t s_fields_ack[] = {DP_MSG_ACK_FIELDS(S_FD_)};
+#undef S_T
 
 #define S_FITS_(m) _Static_assert(S_COUNT(s_fields_##m) <= S_FIELDS_MAX, "seen mask too narrow")
 S_FITS_(rrd_update);
@@ -149,6 +154,7 @@ S_FITS_(credit);
 S_FITS_(result);
 S_FITS_(metrics);
 S_FITS_(heartbeat);
+S_FITS_(ack);
 
 /* Message bodies indexed by type id. */
 #define S_TYPE_(n, id, m)                                                                          \
@@ -469,6 +475,8 @@ static void s_pack_field(msgpack_packer *pk, const s_field_t *f, const void *bas
     for (size_t k = 0; k < n; k++) {
         if (f->kind == DP_MSG_F_INTS)
             msgpack_pack_uint64(pk, (uint64_t)((const int *)items)[k]);
+        else if (f->kind == DP_MSG_F_U64S)
+            msgpack_pack_uint64(pk, ((const uint64_t *)items)[k]);
         else if (f->kind == DP_MSG_F_STRS)
             s_pack_str(pk, ((char *const *)items)[k]);
         else if (f->kind == DP_MSG_F_DOUBLES)
@@ -679,6 +687,8 @@ static int s_decode_item(const s_field_t *f, const msgpack_object *o, void *item
             return -1;
         ((int *)items)[k] = (int)u;
         return 0;
+    case DP_MSG_F_U64S:
+        return s_decode_uint(o, UINT64_MAX, &((uint64_t *)items)[k], path, err);
     case DP_MSG_F_STRS:
         return s_decode_str(o, f->item_limit, &((char **)items)[k], path, err);
     case DP_MSG_F_DOUBLES:
@@ -707,6 +717,7 @@ static int s_decode_field(const s_field_t *f, const msgpack_object *o, void *bas
     if (n > f->limit)
         return s_fail(err, path, "too many (%zu > %llu)", n, (unsigned long long)f->limit);
     size_t item_size = f->kind == DP_MSG_F_INTS      ? sizeof(int)
+                       : f->kind == DP_MSG_F_U64S    ? sizeof(uint64_t)
                        : f->kind == DP_MSG_F_STRS    ? sizeof(char *)
                        : f->kind == DP_MSG_F_DOUBLES ? sizeof(double)
                                                      : f->sub->size;
@@ -891,6 +902,8 @@ static void s_print_field(FILE *out, const s_field_t *f, const void *base)
             fputc(',', out);
         if (f->kind == DP_MSG_F_INTS)
             fprintf(out, "%d", ((const int *)items)[k]);
+        else if (f->kind == DP_MSG_F_U64S)
+            fprintf(out, "%llu", (unsigned long long)((const uint64_t *)items)[k]);
         else if (f->kind == DP_MSG_F_STRS && ((char *const *)items)[k])
             s_json_str(out, ((char *const *)items)[k]);
         else if (f->kind == DP_MSG_F_STRS)

@@ -37,11 +37,12 @@
 #define DP_MSG_CREDIT_MAX   100000            /* free slots announced in one CREDIT */
 #define DP_MSG_ATTEMPT_MAX  1000              /* dispatch attempts of one job */
 #define DP_MSG_INT_MAX      2147483647        /* default upper bound of INT fields */
+#define DP_MSG_ACK_IDS_MAX  65536             /* msg ids acknowledged by one ACK */
 
 /* Field lists: X(kind, name, req, limit, sub)
      kind   U64 (uint64_t), I64 (int64_t), INT (int in 0..limit), STR (char *, at most limit
             bytes, no NUL), ENUM (sub##_t; a wire string, unknown names rejected), INTS (int *,
-            items >= 0), STRS (char **, each non-empty and at most sub bytes), DOUBLES (double *;
+            items >= 0), U64S (uint64_t *), STRS (char **, each non-empty and at most sub bytes), DOUBLES (double *;
             float32, float64 or integer on the wire; NaN = unknown), RECORDS (sub##_t *, a map
             per item described by its own list). Array kinds also declare `size_t n_<name>`
             and allow at most limit items.
@@ -79,7 +80,8 @@
     X(STR, node, REQ, DP_MSG_NODE_MAX, _)      /* worker NODE_ID */                                \
     X(STR, stage, REQ, DP_MSG_NAME_MAX, _)     /* poller | discoverer | biller */                  \
     X(INT, credit, REQ, DP_MSG_CREDIT_MAX, _)  /* free slots */                                    \
-    X(INTS, groups, REQ, DP_MSG_GROUPS_MAX, _) /* poller groups served */
+    X(INTS, groups, REQ, DP_MSG_GROUPS_MAX, _) /* poller groups served */                          \
+    X(INT, slots, OPT, DP_MSG_CREDIT_MAX, _)   /* total slots (free + in flight), 0 = unknown */
 
 /* RESULT: worker -> scheduler (ack/done). */
 #define DP_MSG_RESULT_FIELDS(X)                                                                    \
@@ -109,13 +111,18 @@
     X(I64, uptime_s, REQ, 0, _)                                    /* seconds since start */       \
     X(RECORDS, counters, OPT, DP_MSG_COUNTERS_MAX, dp_msg_counter) /* stats snapshot */
 
+/* ACK: rrdwriter -> worker: these METRICS msg_ids are durable (or rejected for good). */
+#define DP_MSG_ACK_FIELDS(X)                                                                       \
+    X(U64S, ids, REQ, DP_MSG_ACK_IDS_MAX, _) /* msg_id of each acknowledged METRICS */
+
 /* Message types: X(NAME, type_id, member). Type ids are stable wire values. */
 #define DP_MSG_TYPES(X)                                                                            \
     X(JOB, 1, job)                                                                                 \
     X(CREDIT, 2, credit)                                                                           \
     X(RESULT, 3, result)                                                                           \
     X(METRICS, 4, metrics)                                                                         \
-    X(HEARTBEAT, 5, heartbeat)
+    X(HEARTBEAT, 5, heartbeat)                                                                     \
+    X(ACK, 6, ack)
 
 /* Enumerations carried as strings: X(CONST, "wire name"). Value 0 means unset. */
 #define DP_MSG_KINDS(X)                                                                            \
@@ -153,6 +160,9 @@ typedef enum { DP_MSG_NONE = 0, DP_MSG_TYPES(DP_MSG_TYPE_ENUM_) } dp_msg_type_t;
 #define DP_MSG_DECL_INTS(name, sub)                                                                \
     int *name;                                                                                     \
     size_t n_##name;
+#define DP_MSG_DECL_U64S(name, sub)                                                                \
+    uint64_t *name;                                                                                \
+    size_t n_##name;
 #define DP_MSG_DECL_STRS(name, sub)                                                                \
     char **name;                                                                                   \
     size_t n_##name;
@@ -185,6 +195,9 @@ typedef struct {
 typedef struct {
     DP_MSG_HEARTBEAT_FIELDS(DP_MSG_DECL_)
 } dp_msg_heartbeat_t;
+typedef struct {
+    DP_MSG_ACK_FIELDS(DP_MSG_DECL_)
+} dp_msg_ack_t;
 
 /* A message: envelope fields plus the body selected by type. */
 typedef struct {

@@ -4,8 +4,8 @@
 # mariadb/redis/snmpd/rrdcached are never started or touched: distpoll runs private copies.
 set -euo pipefail
 PKGS=(build-essential pkg-config git clang-format valgrind
-      libczmq-dev libzmq3-dev libhiredis-dev libmariadb-dev libsnmp-dev librrd-dev libmsgpack-dev libsodium-dev zlib1g-dev
-      mariadb-server redis-server redis-sentinel rrdcached rrdtool snmpd snmp iproute2 procps)
+      libczmq-dev libzmq3-dev libhiredis-dev libmariadb-dev libsnmp-dev librrd-dev libmsgpack-dev libsodium-dev libmicrohttpd-dev zlib1g-dev
+      mariadb-server redis-server redis-sentinel rrdcached rrdtool snmpd snmp iproute2 procps docker-compose)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

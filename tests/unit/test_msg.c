@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define S_TYPES         5    /* message types 1..5 */
+#define S_TYPES         6    /* message types 1..6 */
 #define S_CORPUS_RANDOM 5000 /* random byte strings */
 #define S_CORPUS_PREFIX 5000 /* random bytes after a valid envelope start */
 #define S_CORPUS_MUTANT 6000 /* mutations per golden message */
@@ -104,6 +104,13 @@ static dp_msg_t *s_make(dp_msg_type_t type)
         m->heartbeat.counters = s_alloc(2, sizeof(dp_msg_counter_t));
         m->heartbeat.counters[0] = (dp_msg_counter_t){s_dup("jobs_done"), UINT64_MAX};
         m->heartbeat.counters[1] = (dp_msg_counter_t){s_dup("jobs_failed"), 2};
+        break;
+    case DP_MSG_ACK:
+        m->ack.n_ids = 3;
+        m->ack.ids = s_alloc(3, sizeof(uint64_t));
+        m->ack.ids[0] = 1;
+        m->ack.ids[1] = (UINT64_C(1) << 40) + 5;
+        m->ack.ids[2] = UINT64_MAX;
         break;
     default:
         abort();
@@ -293,6 +300,10 @@ DP_TEST(msg_round_trip_every_type)
         } else if (t == DP_MSG_RESULT) {
             CHECK_EQ_STR(back->result.reason, m->result.reason);
             CHECK_EQ_INT(back->result.status, DP_MSG_STATUS_DOWN);
+        } else if (t == DP_MSG_ACK) {
+            CHECK_EQ_INT(back->ack.n_ids, 3);
+            CHECK(back->ack.ids[1] == (UINT64_C(1) << 40) + 5);
+            CHECK(back->ack.ids[2] == UINT64_MAX);
         } else if (t == DP_MSG_JOB) {
             CHECK_EQ_INT(back->job.kind, DP_MSG_KIND_POLL);
             CHECK_EQ_INT(back->job.deadline_ms, 1700000400000);

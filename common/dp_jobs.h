@@ -1,0 +1,67 @@
+/*  dp_jobs.h - worker side of the job protocol (poller, discoverer, biller)
+    A worker opens one DEALER per scheduler endpoint (DP_SCHEDULERS), announces CREDIT {node,
+    stage, credit, groups} every second and whenever a slot frees up, receives JOBs from
+    whichever scheduler leads, refuses jobs whose epoch is below the highest seen (RESULT error
+    "stale epoch"), and answers each job with one RESULT on the DEALER it came from.
+    Single-threaded: use from the thread that runs loop.
+    SPDX-License-Identifier: MIT */
+#ifndef DP_JOBS_H
+#define DP_JOBS_H
+
+#include "dp_cfg.h"
+#include "dp_err.h"
+#include "dp_msg.h"
+#include "dp_stats.h"
+#include "dp_zmq.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DP_JOBS_CREDIT_IVL_MS 1000 /* CREDIT heartbeat period */
+
+typedef struct dp_jobs dp_jobs_t;
+
+/* Called with a received, decoded, epoch-checked JOB; the callee owns *job and must eventually
+   call dp_jobs_finish(j, job_id, ...) exactly once for it. */
+typedef void(dp_jobs_fn)(dp_jobs_t *j, dp_msg_t *job, void *arg);
+
+/* Connects one DEALER per endpoint of cfg->schedulers (CURVE with keys; keys NULL only for
+   local endpoints) and registers them, plus a 1 s CREDIT timer, with loop. stage: "poller" |
+   "discoverer" | "biller". slots: max jobs in flight (>= 1). Returns NULL with err on failure.
+   Caller owns result; free with dp_jobs_destroy (before the loop is destroyed). */
+dp_jobs_t *dp_jobs_new(zloop_t *loop, const dp_cfg_t *cfg, const dp_zmq_keys_t *keys,
+                       const char *stage, int slots, dp_err_t *err);
+
+/* Unregisters from the loop and closes the sockets. Jobs still in flight are forgotten (the
+   schedulers re-issue them after the worker's silence). NULL-safe; sets *p to NULL. */
+void dp_jobs_destroy(dp_jobs_t **p);
+
+/* Sets the job handler (without one, jobs are answered error "no handler"). */
+void dp_jobs_on_job(dp_jobs_t *j, dp_jobs_fn *fn, void *arg);
+
+/* Sets the poller groups served (from dp_settings_load); copied; announced at once. */
+void dp_jobs_set_groups(dp_jobs_t *j, const int *groups, int n);
+
+/* Sets the max jobs in flight; announced at once. */
+void dp_jobs_set_slots(dp_jobs_t *j, int slots);
+
+/* Stops (true) or resumes taking jobs: advertises credit 0 (drain on SIGTERM, backpressure
+   when the metrics sink is full). Jobs arriving while paused are answered error "paused". */
+void dp_jobs_pause(dp_jobs_t *j, bool paused);
+
+/* Sends RESULT for job_id to the scheduler it came from and frees its slot (a CREDIT follows).
+   reason may be NULL. Returns 0 or -1 (unknown id). */
+int dp_jobs_finish(dp_jobs_t *j, uint64_t job_id, dp_msg_status_t status, const char *reason,
+                   int64_t took_ms);
+
+/* Jobs handed to the handler and not yet finished. */
+int dp_jobs_inflight(const dp_jobs_t *j);
+
+/* Highest epoch seen in any JOB (0 before the first). */
+uint64_t dp_jobs_max_epoch(const dp_jobs_t *j);
+
+/* Counters go into stats (borrowed; must outlive j): jobs_received, jobs_stale, results_sent. */
+void dp_jobs_set_stats(dp_jobs_t *j, dp_stats_t *stats);
+
+#endif

@@ -1,0 +1,65 @@
+/*  dp_sink.h - worker side of the metrics path: acked METRICS delivery to the rrdwriter
+    A DEALER to the rrdwriter (CURVE) registered with the caller's zloop. Every METRICS sent is
+    kept until the rrdwriter ACKs its msg_id, and resent every DP_SINK_RESEND_MS without an
+    ACK; duplicates are fine (the rrdwriter dedupes by (file, ts)). Memory is bounded: past
+    DP_SINK_MAX_BYTES of unacked messages dp_sink_full() turns true and the worker pauses.
+    msg_ids are unique per sender across restarts (random 64-bit start, then +1).
+    Not thread-safe: use a sink only in the thread that runs its zloop.
+    SPDX-License-Identifier: MIT */
+#ifndef DP_SINK_H
+#define DP_SINK_H
+
+#include "dp_err.h"
+#include "dp_msg.h"
+#include "dp_stats.h"
+#include "dp_zmq.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define DP_SINK_RESEND_MS 5000                 /* resend an unacked message after this */
+#define DP_SINK_MAX_BYTES (256u * 1024 * 1024) /* unacked encoded bytes before "full" */
+
+typedef struct dp_sink dp_sink_t;
+
+/* Connects a DEALER to endpoint (CURVE with keys; keys NULL only for local endpoints) and
+   registers its socket and a resend timer with loop. node: this worker's NODE_ID, stamped as
+   sender_node. Caller owns result; free with dp_sink_destroy. NULL on error (err set). */
+dp_sink_t *dp_sink_new(zloop_t *loop, const char *endpoint, const dp_zmq_keys_t *keys,
+                       const char *node, dp_err_t *err);
+
+/* Unregisters from the loop and frees everything (unacked messages are dropped: call
+   dp_sink_flush first). NULL-safe; sets *p to NULL. */
+void dp_sink_destroy(dp_sink_t **p);
+
+/* Stamps msg_id, created_ms and sender_node on *metrics, encodes and sends it, and keeps it
+   until ACKed. Takes ownership (sets *metrics to NULL) on success and on failure.
+   Returns 0 or -1 (err DP_ERR_PROTO: not METRICS or invalid). A message that cannot be sent
+   right now (peer away) stays pending and is resent later: that is not an error. */
+int dp_sink_send(dp_sink_t *s, dp_msg_t **metrics, dp_err_t *err);
+
+/* Number of unacked messages. */
+size_t dp_sink_pending(const dp_sink_t *s);
+
+/* True while unacked bytes are at or above the cap; the worker should pause taking jobs. */
+bool dp_sink_full(const dp_sink_t *s);
+
+/* For drain on SIGTERM: blocks up to timeout_ms processing ACKs (and resending) until nothing
+   is pending. Returns 0 if all acked, -1 on timeout. */
+int dp_sink_flush(dp_sink_t *s, int timeout_ms);
+
+/* Counts into stats (borrowed; may be NULL): metrics_sent, metrics_acked, metrics_resent,
+   plus gauge metrics_pending. */
+void dp_sink_set_stats(dp_sink_t *s, dp_stats_t *stats);
+
+/* Overrides the resend delay (tests); ms >= 1. */
+void dp_sink_set_resend_ms(dp_sink_t *s, int ms);
+
+/* Overrides the byte cap (tests); bytes >= 1. */
+void dp_sink_set_max_bytes(dp_sink_t *s, size_t bytes);
+
+/* Unacked encoded bytes. */
+size_t dp_sink_pending_bytes(const dp_sink_t *s);
+
+#endif

@@ -62,6 +62,8 @@ $(BUILD)/$(1): $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(1)/*.c)) $(LIBCOMMON)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
+# The poller builds METRICS with the rrdwriter's RRD definitions (one shared table).
+$(BUILD)/poller: $(OBJ)/rrdwriter/rrdwriter_def.o
 
 $(BUILD)/distpoll: $(patsubst %.c,$(OBJ)/%.o,$(wildcard cli/*.c)) $(LIBCOMMON)
 	@mkdir -p $(dir $@)

@@ -10,22 +10,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLI_CTL_TIMEOUT_MS 3000
-
 static const char *s_usage =
-    "usage: distpoll [--env-file FILE] [--set KEY=VALUE]... [-v] COMMAND [ARGS]\n"
+    "usage: distpoll [--env-file FILE] [--set KEY=VALUE]... [-v] COMMAND [ARGS] [--json]\n"
     "\n"
-    "commands:\n"
-    "  config show [--json]          the configuration in force (secrets masked)\n"
-    "  config check                  validate the configuration; exit 0 when good\n"
-    "  config keys                   every key with its type, default and help\n"
-    "  db migrate                    apply missing schema migrations\n"
-    "  db version                    schema version applied and latest known\n"
-    "  device add HOST [--address A] [--port P] [--version 1|2c|3] [--community C] [--group G]\n"
-    "  device list [--json]          devices with status and last poll\n"
-    "  device remove HOST            remove a device and its ports\n"
-    "  ctl DAEMON COMMAND            send a control command (PING, STATS, CONFIG) to a\n"
-    "                                daemon on this node (e.g. distpoll ctl scheduler STATS)\n"
+    "management:\n"
+    "  device add HOST [--address A] [--port P] [--version 1|2c|3] [--community C]\n"
+    "             [--auth-user U --auth-proto SHA-256 --auth-pass P --priv-proto AES --priv-pass "
+    "P]\n"
+    "             [--group G] [--force] [--if-missing]   checks the device answers SNMP first\n"
+    "  device list [--group G] [--status up|down|disabled] [--host PATTERN]\n"
+    "  device show HOST                status, last poll and discovery, ports with rates\n"
+    "  device set HOST [--group G] [--port P] [--community C] [--address A] [--enable|--disable]\n"
+    "  device remove HOST [--rrd]      remove a device (and its RRD files with --rrd)\n"
+    "  device rediscover HOST          discover again now (tells the scheduler)\n"
+    "  device poll HOST                poll now on this node's poller and print what it got\n"
+    "  group add NAME [--descr D] | group list | group remove NAME\n"
+    "  node list                       nodes, groups, stages, last report, leader\n"
+    "  bill add NAME (--cdr 100M | --quota 500G) [--day D] [--dir in|agg] [--port HOST:IFNAME]...\n"
+    "  bill list | bill show BILL [--previous]   usage, 95th percentile, overusage\n"
+    "  config show | config check | config keys  (secrets masked)\n"
+    "  db migrate | db version\n"
+    "\n"
+    "inspection:\n"
+    "  status                          leader, nodes, jobs per stage, overdue devices, rrdcached\n"
+    "  top [--interval MS] [--iterations N | --once]   status refreshed with rates (q quits)\n"
+    "  tap STAGE [--dir in|out] [--endpoint E]... [--count N] [--timeout S]\n"
+    "                                  every message of a stage, one JSON object a line\n"
+    "  trace HOST                      the device's last job through every stage\n"
+    "  graph HOST [--port IFNAME] [--period 1d] [--width W] [--height H] -o FILE.png\n"
+    "  metrics [DAEMON]                this node's daemons' counters, Prometheus format\n"
+    "  ctl DAEMON COMMAND              a control command (PING, STATS, CONFIG, ...) to a daemon\n"
+    "                                  on this node (e.g. distpoll ctl scheduler QUEUE)\n"
     "\n"
     "exit codes: 0 ok, 1 failed, 64 usage, 69 server unreachable, 78 bad configuration\n";
 
@@ -140,9 +155,28 @@ int main(int argc, char **argv)
         rc = cli_device(&cli, sub_argc, sub_argv);
     else if (strcmp(cmd, "ctl") == 0)
         rc = s_ctl(&cli, sub_argc, sub_argv);
+    else if (strcmp(cmd, "group") == 0)
+        rc = cli_group(&cli, sub_argc, sub_argv);
+    else if (strcmp(cmd, "node") == 0)
+        rc = cli_node(&cli, sub_argc, sub_argv);
+    else if (strcmp(cmd, "bill") == 0)
+        rc = cli_bill(&cli, sub_argc, sub_argv);
+    else if (strcmp(cmd, "status") == 0)
+        rc = cli_status(&cli, sub_argc, sub_argv);
+    else if (strcmp(cmd, "top") == 0)
+        rc = cli_top(&cli, sub_argc, sub_argv);
+    else if (strcmp(cmd, "tap") == 0)
+        rc = cli_tap(&cli, sub_argc, sub_argv);
+    else if (strcmp(cmd, "trace") == 0)
+        rc = cli_trace(&cli, sub_argc, sub_argv);
+    else if (strcmp(cmd, "graph") == 0)
+        rc = cli_graph(&cli, sub_argc, sub_argv);
+    else if (strcmp(cmd, "metrics") == 0)
+        rc = cli_metrics(&cli, sub_argc, sub_argv);
     else
         rc = cli_error(CLI_USAGE, "unknown command \"%s\" (run distpoll help)", cmd);
     dp_db_destroy(&cli.db);
+    dp_redis_destroy(&cli.redis);
     dp_cfg_destroy(&cli.cfg);
     dp_db_library_end();
     return rc;

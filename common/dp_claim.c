@@ -11,16 +11,14 @@
 
 #define S_KEY_MAX 96 /* "dp:lock:discover:18446744073709551615" fits */
 
-/* KEYS: lock, done. ARGV: token, cycle_ts, ttl_ms. Returns 0 OK, 1 DONE, 2 BUSY. A lock we
-   already own (a re-issued job landing on the same worker) counts as OK and is extended. */
+/* KEYS: lock, done. ARGV: token, cycle_ts, ttl_ms. Returns 0 OK, 1 DONE, 2 BUSY. A lock held
+   with our own token is BUSY too: a re-issued job may reach the worker still running the first
+   one (lease expired, or a new leader), and the device must not be worked twice at once. */
 static const char *s_claim_lua =
     "local d = tonumber(redis.call('GET', KEYS[2]) or '-1')\n"
     "if d >= tonumber(ARGV[2]) then return 1 end\n"
-    "local cur = redis.call('GET', KEYS[1])\n"
-    "if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[3]) return 0 end\n"
-    "if cur then return 2 end\n"
-    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])\n"
-    "return 0\n";
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 0 end\n"
+    "return 2\n";
 
 /* KEYS: lock, done. ARGV: token, cycle_ts, done_ttl_ms. done only grows. Returns 1 when the
    lock was ours and is deleted, else 0. */
@@ -82,7 +80,8 @@ int dp_claim_device(dp_redis_t *r, const char *kind, uint64_t device_id, int64_t
     s_keys(kind, device_id, lock, done);
     int64_t v = s_eval(r, s_claim_lua, 2, lock, done, token, cycle_ts, ttl_ms, err);
     if (v < 0 || v > 2)
-        return v < 0 ? -1 : dp_err_set(err, DP_ERR_PROTO, "claim script returned %lld", (long long)v);
+        return v < 0 ? -1
+                     : dp_err_set(err, DP_ERR_PROTO, "claim script returned %lld", (long long)v);
     *out = v == 0 ? DP_CLAIM_OK : v == 1 ? DP_CLAIM_DONE : DP_CLAIM_BUSY;
     return 0;
 }

@@ -1020,6 +1020,32 @@ dp_msg_t *dp_msg_decode(const void *data, size_t size, dp_err_t *err)
 }
 
 //  --------------------------------------------------------------------------
+int dp_msg_peek_id(const void *data, size_t size, int *type, uint64_t *msg_id)
+{
+    s_path_t path;
+    size_t end = 0;
+    s_path_init(&path, "envelope");
+    if (!data || size > DP_MSG_MAX_BYTES || s_prescan(data, size, &end, &path, NULL) != 0)
+        return -1;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    int rc = -1;
+    if (msgpack_unpack_next(&up, data, end, &off) == MSGPACK_UNPACK_SUCCESS &&
+        up.data.type == MSGPACK_OBJECT_ARRAY && up.data.via.array.size == S_ENVELOPE_ITEMS &&
+        up.data.via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        up.data.via.array.ptr[2].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (type)
+            *type = (int)(up.data.via.array.ptr[1].via.u64 & 0xff);
+        if (msg_id)
+            *msg_id = up.data.via.array.ptr[2].via.u64;
+        rc = 0;
+    }
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
 int dp_msg_validate(const dp_msg_t *msg, dp_err_t *err)
 {
     s_path_t path;

@@ -238,6 +238,11 @@ dp_msg_t *dp_msg_decode(const void *data, size_t size, dp_err_t *err);
    Returns 0 or -1 (err set, DP_ERR_PROTO, naming the field). */
 int dp_msg_validate(const dp_msg_t *msg, dp_err_t *err);
 
+/* Reads only the envelope's type_id and msg_id of an encoded message (which may fail full
+   decoding), so a receiver can acknowledge or name a message it rejects. Returns 0 or -1
+   (not even the envelope start is readable). type or msg_id may be NULL. */
+int dp_msg_peek_id(const void *data, size_t size, int *type, uint64_t *msg_id);
+
 /* Writes msg as one JSON object on one line (strings escaped, NaN/inf as null). */
 void dp_msg_print_json(const dp_msg_t *msg, FILE *out);
 

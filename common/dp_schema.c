@@ -249,11 +249,62 @@ static const char *const s_v3_billing[] = {
     NULL,
 };
 
+static const char *const s_v4_poller[] = {
+    "ALTER TABLE devices ADD COLUMN IF NOT EXISTS poll_epoch BIGINT UNSIGNED NOT NULL DEFAULT 0"
+    " COMMENT 'fencing epoch of the last poll written; older jobs are refused'",
+
+    "ALTER TABLE ports"
+    " ADD COLUMN IF NOT EXISTS ifHC SMALLINT UNSIGNED NULL"
+    " COMMENT 'bit per counter read from a 64-bit (HC) column, poller_ctr_t order',"
+    " ADD COLUMN IF NOT EXISTS ifInDiscards BIGINT UNSIGNED NULL,"
+    " ADD COLUMN IF NOT EXISTS ifInDiscards_rate DOUBLE NULL,"
+    " ADD COLUMN IF NOT EXISTS ifOutDiscards BIGINT UNSIGNED NULL,"
+    " ADD COLUMN IF NOT EXISTS ifOutDiscards_rate DOUBLE NULL,"
+    " ADD COLUMN IF NOT EXISTS ifInUnknownProtos BIGINT UNSIGNED NULL,"
+    " ADD COLUMN IF NOT EXISTS ifInUnknownProtos_rate DOUBLE NULL,"
+    " ADD COLUMN IF NOT EXISTS ifInMulticastPkts BIGINT UNSIGNED NULL,"
+    " ADD COLUMN IF NOT EXISTS ifInMulticastPkts_rate DOUBLE NULL,"
+    " ADD COLUMN IF NOT EXISTS ifOutMulticastPkts BIGINT UNSIGNED NULL,"
+    " ADD COLUMN IF NOT EXISTS ifOutMulticastPkts_rate DOUBLE NULL,"
+    " ADD COLUMN IF NOT EXISTS ifInBroadcastPkts BIGINT UNSIGNED NULL,"
+    " ADD COLUMN IF NOT EXISTS ifInBroadcastPkts_rate DOUBLE NULL,"
+    " ADD COLUMN IF NOT EXISTS ifOutBroadcastPkts BIGINT UNSIGNED NULL,"
+    " ADD COLUMN IF NOT EXISTS ifOutBroadcastPkts_rate DOUBLE NULL",
+    NULL,
+};
+
+static const char *const s_v5_biller[] = {
+    "ALTER TABLE bill_port_counters"
+    " ADD COLUMN IF NOT EXISTS counter_bits TINYINT UNSIGNED NOT NULL DEFAULT 64"
+    " COMMENT '32 (ifInOctets) or 64 (ifHCInOctets)',"
+    " ADD COLUMN IF NOT EXISTS sys_uptime BIGINT UNSIGNED NULL"
+    " COMMENT 'sysUpTime with the counters, centiseconds',"
+    " ADD COLUMN IF NOT EXISTS slot DATETIME(3) NULL"
+    " COMMENT 'billing interval the baseline closes'",
+
+    "ALTER TABLE bill_data ADD COLUMN IF NOT EXISTS interpolated TINYINT(1) NOT NULL DEFAULT 0"
+    " COMMENT '1 = a share of a gap spread evenly over the intervals it covers'",
+    NULL,
+};
+
+static const char *const s_v6_discoverer[] = {
+    "ALTER TABLE devices"
+    " ADD COLUMN IF NOT EXISTS sysContact TEXT NULL,"
+    " ADD COLUMN IF NOT EXISTS sysLocation TEXT NULL,"
+    " ADD COLUMN IF NOT EXISTS discovery_error VARCHAR(255) NULL"
+    " COMMENT 'why the last discovery failed or was partial; NULL = complete'",
+    NULL,
+};
+
 /* Append only; never edit an applied migration, add a new one. */
 static const s_migration_t s_migrations[] = {
     {1, "inventory: poller_groups devices ports processors storage", s_v1_inventory},
     {2, "cluster: settings nodes node_stats leadership", s_v2_cluster},
     {3, "billing: bills bill_ports bill_port_counters bill_data bill_history", s_v3_billing},
+    {4, "poller: devices.poll_epoch, ports HC mask and discard/multicast/broadcast counters",
+     s_v4_poller},
+    {5, "biller: counter width, uptime and slot baselines; interpolated bill_data", s_v5_biller},
+    {6, "discoverer: devices.sysContact, sysLocation, discovery_error", s_v6_discoverer},
 };
 
 #define S_NMIGRATIONS ((int)(sizeof s_migrations / sizeof s_migrations[0]))

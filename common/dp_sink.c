@@ -1,3 +1,357 @@
-/*  dp_sink.c - worker side of the metrics path (stub until implemented)
+/*  dp_sink.c - worker side of the metrics path: acked METRICS delivery to the rrdwriter
+    Unacked messages live in a hash by msg_id plus a list in send order; the resend timer walks
+    the list from its oldest end and stops at the first message that is not due.
     SPDX-License-Identifier: MIT */
 #include "dp_sink.h"
+#include "dp_log.h"
+#include "dp_time.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define S_TICK_MS      100 /* resend timer period */
+#define S_RECV_BURST   256 /* ACKs handled per wake-up */
+#define S_ID_MASK      ((UINT64_C(1) << 62) - 1)
+
+typedef struct {
+    uint64_t id;     /* msg_id */
+    char *data;      /* encoded message (owned) */
+    size_t size;     /* bytes */
+    int64_t sent_ms; /* last (re)send, monotonic */
+    bool unsent;     /* the last send found no room or no peer: retried at the next tick */
+    void *handle;    /* position in s->order */
+} s_entry_t;
+
+struct dp_sink {
+    zloop_t *loop;         /* borrowed */
+    zsock_t *sock;         /* DEALER to the rrdwriter */
+    char *node;            /* sender_node */
+    int timer_id;          /* resend timer */
+    uint64_t next_id;      /* next msg_id */
+    zhashx_t *by_id;       /* msg_id -> s_entry_t (owns entries) */
+    zlistx_t *order;       /* s_entry_t in send order (borrowed) */
+    size_t pending_bytes;  /* sum of entry sizes */
+    size_t n_unsent;       /* entries with unsent set */
+    size_t max_bytes;      /* full at or above this */
+    int resend_ms;         /* resend delay */
+    dp_counter_t *sent;    /* metrics_sent or NULL */
+    dp_counter_t *acked;   /* metrics_acked or NULL */
+    dp_counter_t *resent;  /* metrics_resent or NULL */
+    dp_stats_t *stats;     /* for the pending gauge, or NULL */
+};
+
+//  --------------------------------------------------------------------------
+//  Helpers
+
+static size_t s_hash_u64(const void *key)
+{
+    uint64_t v = *(const uint64_t *)key;
+    v ^= v >> 33;
+    v *= UINT64_C(0xff51afd7ed558ccd);
+    v ^= v >> 33;
+    return (size_t)v;
+}
+
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void *s_dup_u64(const void *key)
+{
+    uint64_t *p = malloc(sizeof *p);
+    if (!p)
+        abort();
+    *p = *(const uint64_t *)key;
+    return p;
+}
+
+static void s_free_key(void **key)
+{
+    free(*key);
+    *key = NULL;
+}
+
+static void s_entry_free(void **p)
+{
+    s_entry_t *e = *p;
+    if (e)
+        free(e->data);
+    free(e);
+    *p = NULL;
+}
+
+static void s_gauge(dp_sink_t *s)
+{
+    if (s->stats)
+        dp_stats_set(s->stats, "metrics_pending", zhashx_size(s->by_id));
+}
+
+/* Sends e. A refusal (EAGAIN: no peer, or HWM) means the link broke or is full: what was sent
+   since may be lost, so every pending message becomes unsent and is sent again in order once
+   the socket takes messages (the rrdwriter drops what it already has). */
+static bool s_transmit(dp_sink_t *s, s_entry_t *e)
+{
+    bool ok = dp_zmq_send_bytes(s->sock, e->data, e->size, ZMQ_DONTWAIT) == 0;
+    e->sent_ms = dp_time_mono_ms();
+    if (ok) {
+        if (e->unsent)
+            s->n_unsent--;
+        e->unsent = false;
+        return true;
+    }
+    for (s_entry_t *x = zlistx_first(s->order); x; x = zlistx_next(s->order))
+        x->unsent = true;
+    s->n_unsent = zlistx_size(s->order);
+    return false;
+}
+
+static void s_ack(dp_sink_t *s, uint64_t id)
+{
+    s_entry_t *e = zhashx_lookup(s->by_id, &id);
+    if (!e)
+        return; /* duplicate ACK */
+    zlistx_delete(s->order, e->handle);
+    s->pending_bytes -= e->size;
+    if (e->unsent)
+        s->n_unsent--;
+    zhashx_delete(s->by_id, &id);
+    if (s->acked)
+        (*s->acked)++;
+}
+
+/* Reads what is waiting on the socket; handles ACKs. */
+static void s_drain_socket(dp_sink_t *s)
+{
+    for (int i = 0; i < S_RECV_BURST; i++) {
+        dp_err_t err = {0};
+        zframe_t *f = dp_zmq_recv_frame(s->sock, 0, &err);
+        if (!f)
+            break;
+        while (zsock_rcvmore(s->sock)) { /* only single-frame messages are ours */
+            zframe_t *extra = zframe_recv(s->sock);
+            zframe_destroy(&extra);
+        }
+        dp_msg_t *m = dp_msg_decode(zframe_data(f), zframe_size(f), &err);
+        zframe_destroy(&f);
+        if (!m) {
+            dp_log_warn("sink: bad message from rrdwriter", "error=\"%s\"", err.text);
+            continue;
+        }
+        if (m->type == DP_MSG_ACK)
+            for (size_t k = 0; k < m->ack.n_ids; k++)
+                s_ack(s, m->ack.ids[k]);
+        dp_msg_destroy(&m);
+    }
+    s_gauge(s);
+}
+
+/* Sends what never left, oldest first, until the socket refuses again (keeps the order). */
+static void s_send_unsent(dp_sink_t *s)
+{
+    for (s_entry_t *e = zlistx_first(s->order); e && s->n_unsent > 0; e = zlistx_next(s->order))
+        if (e->unsent && !s_transmit(s, e))
+            break;
+}
+
+static void s_resend_due(dp_sink_t *s)
+{
+    int64_t now = dp_time_mono_ms();
+    s_entry_t *e;
+    s_send_unsent(s);
+    while ((e = zlistx_first(s->order)) != NULL && now - e->sent_ms >= s->resend_ms) {
+        s_transmit(s, e);
+        zlistx_move_end(s->order, e->handle);
+        if (s->resent)
+            (*s->resent)++;
+    }
+}
+
+static int s_on_readable(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop, (void)sock;
+    s_drain_socket(arg);
+    return 0;
+}
+
+static int s_on_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop, (void)timer_id;
+    s_resend_due(arg);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+dp_sink_t *dp_sink_new(zloop_t *loop, const char *endpoint, const dp_zmq_keys_t *keys,
+                       const char *node, dp_err_t *err)
+{
+    if (!loop || !endpoint || !node || !*node) {
+        dp_err_set(err, DP_ERR_CONFIG, "sink: loop, endpoint and node are required");
+        return NULL;
+    }
+    dp_sink_t *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->loop = loop;
+    s->timer_id = -1;
+    s->resend_ms = DP_SINK_RESEND_MS;
+    s->max_bytes = DP_SINK_MAX_BYTES;
+    s->node = strdup(node);
+    if (!s->node)
+        abort();
+    if (getrandom(&s->next_id, sizeof s->next_id, 0) != sizeof s->next_id)
+        s->next_id = (uint64_t)dp_time_wall_ms() << 20;
+    s->next_id = (s->next_id & S_ID_MASK) | 1; /* far from wrapping; never 0 */
+    s->by_id = zhashx_new();
+    zhashx_set_key_hasher(s->by_id, s_hash_u64);
+    zhashx_set_key_comparator(s->by_id, s_cmp_u64);
+    zhashx_set_key_duplicator(s->by_id, s_dup_u64);
+    zhashx_set_key_destructor(s->by_id, s_free_key);
+    zhashx_set_destructor(s->by_id, s_entry_free);
+    s->order = zlistx_new();
+    s->sock = dp_zmq_client(ZMQ_DEALER, endpoint, keys, err);
+    if (!s->sock || zloop_reader(loop, s->sock, s_on_readable, s) != 0) {
+        if (s->sock)
+            dp_err_set(err, DP_ERR_INTERNAL, "sink: cannot register with the loop");
+        dp_sink_destroy(&s);
+        return NULL;
+    }
+    s->timer_id = zloop_timer(loop, S_TICK_MS, 0, s_on_timer, s);
+    return s;
+}
+
+//  --------------------------------------------------------------------------
+void dp_sink_destroy(dp_sink_t **p)
+{
+    if (!p || !*p)
+        return;
+    dp_sink_t *s = *p;
+    if (s->sock)
+        zloop_reader_end(s->loop, s->sock);
+    if (s->timer_id >= 0)
+        zloop_timer_end(s->loop, s->timer_id);
+    zsock_destroy(&s->sock);
+    zlistx_destroy(&s->order);
+    zhashx_destroy(&s->by_id);
+    free(s->node);
+    free(s);
+    *p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+int dp_sink_send(dp_sink_t *s, dp_msg_t **metrics, dp_err_t *err)
+{
+    dp_msg_t *m = metrics ? *metrics : NULL;
+    if (metrics)
+        *metrics = NULL;
+    if (!m || m->type != DP_MSG_METRICS) {
+        dp_msg_destroy(&m);
+        return dp_err_set(err, DP_ERR_PROTO, "sink: only METRICS can be sent");
+    }
+    m->msg_id = s->next_id++;
+    m->created_ms = dp_time_wall_ms();
+    free(m->sender_node);
+    m->sender_node = strdup(s->node);
+    if (!m->sender_node)
+        abort();
+    s_entry_t *e = calloc(1, sizeof *e);
+    if (!e)
+        abort();
+    e->id = m->msg_id;
+    int rc = dp_msg_encode(m, &e->data, &e->size, err);
+    dp_msg_destroy(&m);
+    if (rc != 0) {
+        free(e);
+        return -1;
+    }
+    zhashx_insert(s->by_id, &e->id, e);
+    e->handle = zlistx_add_end(s->order, e);
+    s->pending_bytes += e->size;
+    if (s->n_unsent > 0)
+        s_send_unsent(s);
+    if (s->n_unsent > 0) { /* never overtake an older message */
+        if (!e->unsent)
+            s->n_unsent++;
+        e->unsent = true;
+        e->sent_ms = dp_time_mono_ms();
+    } else {
+        s_transmit(s, e);
+    }
+    if (s->sent)
+        (*s->sent)++;
+    s_gauge(s);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+size_t dp_sink_pending(const dp_sink_t *s)
+{
+    return zhashx_size(s->by_id);
+}
+
+//  --------------------------------------------------------------------------
+bool dp_sink_full(const dp_sink_t *s)
+{
+    return s->pending_bytes >= s->max_bytes;
+}
+
+//  --------------------------------------------------------------------------
+int dp_sink_flush(dp_sink_t *s, int timeout_ms)
+{
+    int64_t deadline = dp_time_mono_ms() + timeout_ms;
+    zpoller_t *poller = zpoller_new(s->sock, NULL);
+    while (zhashx_size(s->by_id) > 0) {
+        int64_t left = deadline - dp_time_mono_ms();
+        if (left <= 0)
+            break;
+        zpoller_wait(poller, (int)(left < S_TICK_MS ? left : S_TICK_MS));
+        if (zpoller_terminated(poller))
+            break;
+        s_drain_socket(s);
+        s_resend_due(s);
+    }
+    zpoller_destroy(&poller);
+    return zhashx_size(s->by_id) == 0 ? 0 : -1;
+}
+
+//  --------------------------------------------------------------------------
+size_t dp_sink_poll(dp_sink_t *s, int timeout_ms)
+{
+    zmq_pollitem_t item = {zsock_resolve(s->sock), 0, ZMQ_POLLIN, 0};
+    zmq_poll(&item, 1, timeout_ms);
+    s_drain_socket(s);
+    s_resend_due(s);
+    return zhashx_size(s->by_id);
+}
+
+//  --------------------------------------------------------------------------
+void dp_sink_set_stats(dp_sink_t *s, dp_stats_t *stats)
+{
+    s->stats = stats;
+    s->sent = stats ? dp_stats_counter(stats, "metrics_sent") : NULL;
+    s->acked = stats ? dp_stats_counter(stats, "metrics_acked") : NULL;
+    s->resent = stats ? dp_stats_counter(stats, "metrics_resent") : NULL;
+    s_gauge(s);
+}
+
+//  --------------------------------------------------------------------------
+void dp_sink_set_resend_ms(dp_sink_t *s, int ms)
+{
+    if (ms >= 1)
+        s->resend_ms = ms;
+}
+
+//  --------------------------------------------------------------------------
+void dp_sink_set_max_bytes(dp_sink_t *s, size_t bytes)
+{
+    if (bytes >= 1)
+        s->max_bytes = bytes;
+}
+
+//  --------------------------------------------------------------------------
+size_t dp_sink_pending_bytes(const dp_sink_t *s)
+{
+    return s->pending_bytes;
+}

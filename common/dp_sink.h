@@ -49,6 +49,10 @@ bool dp_sink_full(const dp_sink_t *s);
    is pending. Returns 0 if all acked, -1 on timeout. */
 int dp_sink_flush(dp_sink_t *s, int timeout_ms);
 
+/* For callers without a running loop (tools, tests): handles ACKs and due resends, waiting up
+   to timeout_ms for the first ACK. Returns the number of messages still pending. */
+size_t dp_sink_poll(dp_sink_t *s, int timeout_ms);
+
 /* Counts into stats (borrowed; may be NULL): metrics_sent, metrics_acked, metrics_resent,
    plus gauge metrics_pending. */
 void dp_sink_set_stats(dp_sink_t *s, dp_stats_t *stats);

@@ -129,8 +129,24 @@ static int s_format_value(char *out, size_t size, double v)
         n = snprintf(out, size, "U");
     else if (isinf(v))
         return -1;
-    else if (v == floor(v) && fabs(v) < S_TWO_POW_64)
-        n = snprintf(out, size, "%.0f", v);
+    else if (v == floor(v) && fabs(v) < S_TWO_POW_64) {
+        /* fast exact path: the value is an integer below 2^64 in magnitude */
+        char tmp[24];
+        size_t len = 0;
+        uint64_t u = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
+        do
+            tmp[len++] = (char)('0' + u % 10);
+        while ((u /= 10) > 0);
+        n = (int)len + (v < 0);
+        if ((size_t)n >= size)
+            return -1;
+        char *p = out;
+        if (v < 0)
+            *p++ = '-';
+        while (len > 0)
+            *p++ = tmp[--len];
+        *p = '\0';
+    }
     else {
         for (int prec = 15;; prec++) {
             n = snprintf(out, size, "%.*g", prec, v);
@@ -462,5 +478,112 @@ int rrdwriter_def_format_update(char *buf, size_t size, int64_t ts_s, const doub
         buf[0] = '\0';
         return -1;
     }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Wire DS definitions
+
+static const char *const s_ds_types[] = {"GAUGE", "COUNTER", "DERIVE", "ABSOLUTE"};
+
+int rrdwriter_def_ds_wire(rrdwriter_def_kind_t kind, int i, int step_s, char *buf, size_t size)
+{
+    const s_kind_t *k = s_kind(kind);
+    if (!k || i < 0 || i >= k->ds_count || step_s < 1 ||
+        step_s > INT32_MAX / RRDWRITER_DEF_HEARTBEAT_FACTOR)
+        return -1;
+    char min[S_NUM_LEN], max[S_NUM_LEN];
+    s_format_value(min, sizeof min, k->ds[i].min);
+    s_format_value(max, sizeof max, k->ds[i].max);
+    int n = snprintf(buf, size, "%s:%s:%d:%s:%s", k->ds[i].name,
+                     k->ds[i].is_derive ? "DERIVE" : "GAUGE",
+                     step_s * RRDWRITER_DEF_HEARTBEAT_FACTOR, min, max);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Parses a DS limit: "U" (NAN) or a finite number. Returns 0 or -1.
+
+static int s_parse_limit(const char *s, double *out)
+{
+    if (strcmp(s, "U") == 0) {
+        *out = NAN;
+        return 0;
+    }
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (!*s || *end || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int rrdwriter_def_ds_parse(const char *def, rrdwriter_def_ds_t *ds, dp_err_t *err)
+{
+    char tmp[S_DS_LEN];
+    char *part[5];
+    int n = 0;
+    if (!def || strlen(def) >= sizeof tmp)
+        return dp_err_set(err, DP_ERR_PROTO, "ds: missing or longer than %d", S_DS_LEN - 1);
+    strcpy(tmp, def);
+    for (char *p = tmp; n < 5; n++) {
+        part[n] = p;
+        char *colon = strchr(p, ':');
+        if (!colon) {
+            n++;
+            break;
+        }
+        *colon = '\0';
+        p = colon + 1;
+    }
+    if (n != 5 || strchr(part[4], ':'))
+        return dp_err_set(err, DP_ERR_PROTO, "ds '%.64s': expected NAME:TYPE:HB:MIN:MAX", def);
+    size_t len = strlen(part[0]);
+    if (len < 1 || len > RRDWRITER_DEF_DS_NAME_MAX ||
+        strspn(part[0], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != len)
+        return dp_err_set(err, DP_ERR_PROTO, "ds '%.64s': bad name", def);
+    memcpy(ds->name, part[0], len + 1);
+    int t = -1;
+    for (int i = 0; i < (int)(sizeof s_ds_types / sizeof s_ds_types[0]); i++)
+        if (strcmp(part[1], s_ds_types[i]) == 0)
+            t = i;
+    if (t < 0)
+        return dp_err_set(err, DP_ERR_PROTO, "ds '%.64s': bad type", def);
+    ds->type = (rrdwriter_def_ds_type_t)t;
+    long hb = 0;
+    if (!s_parse_count(part[2], INT32_MAX / 2, &hb))
+        return dp_err_set(err, DP_ERR_PROTO, "ds '%.64s': bad heartbeat", def);
+    ds->heartbeat_s = (int)hb;
+    if (s_parse_limit(part[3], &ds->min) != 0 || s_parse_limit(part[4], &ds->max) != 0)
+        return dp_err_set(err, DP_ERR_PROTO, "ds '%.64s': bad min/max", def);
+    return 0;
+}
+
+int rrdwriter_def_ds_create_arg(const rrdwriter_def_ds_t *ds, int step_s, char *buf, size_t size)
+{
+    if (step_s < 1 || step_s > INT32_MAX / RRDWRITER_DEF_HEARTBEAT_FACTOR)
+        return -1;
+    char min[S_NUM_LEN], max[S_NUM_LEN];
+    s_format_value(min, sizeof min, ds->min);
+    s_format_value(max, sizeof max, ds->max);
+    int n = snprintf(buf, size, "DS:%s:%s:%d:%s:%s", ds->name, s_ds_types[ds->type],
+                     step_s * RRDWRITER_DEF_HEARTBEAT_FACTOR, min, max);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int rrdwriter_def_check_ds_value(const rrdwriter_def_ds_t *ds, double v, dp_err_t *err)
+{
+    if (isnan(v))
+        return 0;
+    if (isinf(v))
+        return dp_err_set(err, DP_ERR_PROTO, "%s: value is infinite", ds->name);
+    if (ds->type == RRDWRITER_DEF_GAUGE)
+        return 0;
+    if (v != floor(v) || fabs(v) >= S_TWO_POW_64)
+        return dp_err_set(err, DP_ERR_PROTO, "%s: %s needs an integer, got %.17g", ds->name,
+                          s_ds_types[ds->type], v);
+    if (v < 0 && ds->type != RRDWRITER_DEF_DERIVE)
+        return dp_err_set(err, DP_ERR_PROTO, "%s: %s needs a value >= 0, got %.17g", ds->name,
+                          s_ds_types[ds->type], v);
     return 0;
 }

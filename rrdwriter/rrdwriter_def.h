@@ -97,4 +97,42 @@ int rrdwriter_def_validate(rrdwriter_def_kind_t kind, int64_t ts_s, const double
 int rrdwriter_def_format_update(char *buf, size_t size, int64_t ts_s, const double *values,
                                 int nvalues);
 
+/* Data source types accepted from the wire. */
+typedef enum {
+    RRDWRITER_DEF_GAUGE = 0,
+    RRDWRITER_DEF_COUNTER,
+    RRDWRITER_DEF_DERIVE,
+    RRDWRITER_DEF_ABSOLUTE,
+} rrdwriter_def_ds_type_t;
+
+#define RRDWRITER_DEF_DS_NAME_MAX 19 /* rrdtool's DS name limit */
+
+/* One data source as carried in METRICS ("NAME:TYPE:HB:MIN:MAX"). A value type. */
+typedef struct {
+    char name[RRDWRITER_DEF_DS_NAME_MAX + 1]; /* [A-Za-z0-9_-], 1..19 chars */
+    rrdwriter_def_ds_type_t type;             /* GAUGE | COUNTER | DERIVE | ABSOLUTE */
+    int heartbeat_s;                          /* as sent; the writer uses 2 x its own step */
+    double min;                               /* NAN for U */
+    double max;                               /* NAN for U */
+} rrdwriter_def_ds_t;
+
+/* Writes the wire DS definition of data source i of a kind, "INOCTETS:DERIVE:600:0:12500000000"
+   (heartbeat 2 x step_s, U for no limit), into buf: what a worker puts in METRICS.ds.
+   Returns 0 or -1 (bad kind/index/step, or buf too small). */
+int rrdwriter_def_ds_wire(rrdwriter_def_kind_t kind, int i, int step_s, char *buf, size_t size);
+
+/* Parses a wire DS definition "NAME:TYPE:HB:MIN:MAX" (TYPE GAUGE|COUNTER|DERIVE|ABSOLUTE, HB a
+   positive integer, MIN/MAX numbers or U). Returns 0 or -1 (err DP_ERR_PROTO naming the part). */
+int rrdwriter_def_ds_parse(const char *def, rrdwriter_def_ds_t *ds, dp_err_t *err);
+
+/* Writes "DS:NAME:TYPE:<2 x step_s>:MIN:MAX" for rrdtool/rrdcached create into buf.
+   Returns 0 or -1 (buf too small or step_s < 1). */
+int rrdwriter_def_ds_create_arg(const rrdwriter_def_ds_t *ds, int step_s, char *buf, size_t size);
+
+/* Checks one value for a DS so rrd_update cannot fail on it later (rrdcached would then drop
+   the file's following values): NaN ok; finite; COUNTER/DERIVE/ABSOLUTE integral with
+   |v| < 2^64 (COUNTER and ABSOLUTE also >= 0). GAUGE values outside min/max are accepted
+   (rrdtool stores them as unknown). Returns 0 or -1 (err DP_ERR_PROTO naming DS and rule). */
+int rrdwriter_def_check_ds_value(const rrdwriter_def_ds_t *ds, double v, dp_err_t *err);
+
 #endif

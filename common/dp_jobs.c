@@ -1,0 +1,344 @@
+/*  dp_jobs.c - worker side of the job protocol: DEALER per scheduler, CREDIT, JOB, RESULT
+    Every scheduler gets the same CREDIT (free slots are a property of the worker); only the
+    leader sends jobs. A job remembers the DEALER it came from so its RESULT goes back there.
+    Sends never block: a scheduler that is not connected simply misses a CREDIT or RESULT (the
+    leader re-issues what it does not hear about; the device claim makes that harmless).
+    SPDX-License-Identifier: MIT */
+#include "dp_jobs.h"
+#include "dp_log.h"
+#include "dp_time.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_SCHEDULERS 32 /* endpoints in DP_SCHEDULERS */
+#define S_KEY_LEN        24 /* decimal job id */
+
+/* One job handed to the handler and not finished yet. */
+typedef struct {
+    uint64_t job_id;    /* from the JOB */
+    int sched;          /* index of the DEALER it came from */
+    uint64_t device_id; /* copied into the RESULT */
+    uint64_t epoch;     /* copied into the RESULT */
+    dp_msg_kind_t kind; /* copied into the RESULT */
+} s_inflight_t;
+
+struct dp_jobs {
+    zloop_t *loop;                      /* borrowed */
+    zsock_t *dealers[S_MAX_SCHEDULERS]; /* one per scheduler endpoint */
+    char *endpoints[S_MAX_SCHEDULERS];  /* for logs */
+    int ndealers;                       /* entries in dealers */
+    int timer_id;                       /* CREDIT timer */
+    char *node;                         /* NODE_ID */
+    char *stage;                        /* poller | discoverer | biller */
+    int slots;                          /* max jobs in flight */
+    int groups[DP_MSG_GROUPS_MAX];      /* groups served */
+    int ngroups;                        /* entries in groups */
+    bool paused;                        /* advertise 0 credit */
+    zhashx_t *inflight;                 /* "job_id" -> s_inflight_t * */
+    uint64_t max_epoch;                 /* highest epoch seen */
+    uint64_t msg_seq;                   /* envelope msg_id */
+    dp_jobs_fn *fn;                     /* job handler */
+    void *fn_arg;                       /* its argument */
+    dp_counter_t *c_received;           /* jobs_received */
+    dp_counter_t *c_stale;              /* jobs_stale */
+    dp_counter_t *c_results;            /* results_sent */
+    dp_counter_t *c_refused;            /* jobs_refused (paused, full, no handler) */
+    dp_counter_t *c_bad;                /* jobs_bad (undecodable) */
+};
+
+static void s_count(dp_counter_t *c)
+{
+    if (c)
+        (*c)++;
+}
+
+static void s_key(uint64_t id, char *buf)
+{
+    snprintf(buf, S_KEY_LEN, "%" PRIu64, id);
+}
+
+static dp_msg_t *s_new_msg(dp_jobs_t *j, dp_msg_type_t type)
+{
+    dp_msg_t *m = dp_msg_new(type);
+    m->msg_id = ++j->msg_seq;
+    m->created_ms = dp_time_wall_ms();
+    m->sender_node = strdup(j->node);
+    return m;
+}
+
+//  Encodes and sends m on dealer i without blocking; destroys m.
+static int s_send(dp_jobs_t *j, int i, dp_msg_t **m)
+{
+    char *data = NULL;
+    size_t size = 0;
+    dp_err_t err = {0};
+    int rc = dp_msg_encode(*m, &data, &size, &err);
+    if (rc == 0)
+        rc = dp_zmq_send_bytes(j->dealers[i], data, size, ZMQ_DONTWAIT);
+    else
+        dp_log_error("cannot encode", "type=%s err=\"%s\"", dp_msg_type_name((*m)->type), err.text);
+    free(data);
+    dp_msg_destroy(m);
+    return rc;
+}
+
+static int s_credit_now(const dp_jobs_t *j)
+{
+    int free_slots = j->slots - (int)zhashx_size(j->inflight);
+    if (j->paused || free_slots < 0)
+        return 0;
+    return free_slots > DP_MSG_CREDIT_MAX ? DP_MSG_CREDIT_MAX : free_slots;
+}
+
+//  Sends CREDIT to every scheduler.
+static void s_send_credit(dp_jobs_t *j)
+{
+    for (int i = 0; i < j->ndealers; i++) {
+        dp_msg_t *m = s_new_msg(j, DP_MSG_CREDIT);
+        m->credit.node = strdup(j->node);
+        m->credit.stage = strdup(j->stage);
+        m->credit.credit = s_credit_now(j);
+        m->credit.slots = j->slots > DP_MSG_CREDIT_MAX ? DP_MSG_CREDIT_MAX : j->slots;
+        m->credit.n_groups = (size_t)j->ngroups;
+        m->credit.groups = malloc(sizeof(int) * (size_t)(j->ngroups ? j->ngroups : 1));
+        memcpy(m->credit.groups, j->groups, sizeof(int) * (size_t)j->ngroups);
+        s_send(j, i, &m);
+    }
+}
+
+static int s_on_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop, (void)timer_id;
+    s_send_credit(arg);
+    return 0;
+}
+
+//  Answers a job that is not handed to the handler.
+static void s_refuse(dp_jobs_t *j, int i, const dp_msg_job_t *job, const char *reason)
+{
+    dp_msg_t *m = s_new_msg(j, DP_MSG_RESULT);
+    m->result = (dp_msg_result_t){.job_id = job->job_id,
+                                  .device_id = job->device_id,
+                                  .epoch = job->epoch,
+                                  .kind = job->kind,
+                                  .status = DP_MSG_STATUS_ERROR,
+                                  .reason = strdup(reason),
+                                  .node = strdup(j->node)};
+    if (s_send(j, i, &m) == 0)
+        s_count(j->c_results);
+}
+
+static void s_on_job(dp_jobs_t *j, int i, dp_msg_t *msg)
+{
+    dp_msg_job_t *job = &msg->job;
+    s_count(j->c_received);
+    char key[S_KEY_LEN];
+    s_key(job->job_id, key);
+    if (job->epoch < j->max_epoch) {
+        s_count(j->c_stale);
+        dp_log_warn("stale job refused", "job_id=%" PRIu64 " epoch=%" PRIu64 " max_epoch=%" PRIu64,
+                    job->job_id, job->epoch, j->max_epoch);
+        s_refuse(j, i, job, "stale epoch");
+    } else if (zhashx_lookup(j->inflight, key)) {
+        dp_log_debug("duplicate job ignored", "job_id=%" PRIu64, job->job_id);
+    } else if (j->paused || !j->fn || (int)zhashx_size(j->inflight) >= j->slots) {
+        s_count(j->c_refused);
+        s_refuse(j, i, job, j->paused ? "paused" : !j->fn ? "no handler" : "no credit");
+    } else {
+        if (job->epoch > j->max_epoch) {
+            if (j->max_epoch)
+                dp_log_notice("new scheduler epoch", "epoch=%" PRIu64 " from=%s", job->epoch,
+                              j->endpoints[i]);
+            j->max_epoch = job->epoch;
+        }
+        s_inflight_t *f = malloc(sizeof *f);
+        *f = (s_inflight_t){job->job_id, i, job->device_id, job->epoch, job->kind};
+        zhashx_insert(j->inflight, key, f);
+        j->fn(j, msg, j->fn_arg); /* handler owns msg now */
+        return;
+    }
+    dp_msg_destroy(&msg);
+}
+
+static int s_on_readable(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    dp_jobs_t *j = arg;
+    int i = 0;
+    while (i < j->ndealers && j->dealers[i] != sock)
+        i++;
+    zframe_t *frame = zframe_recv(sock);
+    if (!frame || i == j->ndealers) {
+        zframe_destroy(&frame);
+        return 0;
+    }
+    dp_err_t err = {0};
+    dp_msg_t *msg = dp_msg_decode(zframe_data(frame), zframe_size(frame), &err);
+    zframe_destroy(&frame);
+    if (!msg || msg->type != DP_MSG_JOB) {
+        s_count(j->c_bad);
+        dp_log_warn("bad message from scheduler", "from=%s err=\"%s\"", j->endpoints[i],
+                    msg ? "not a JOB" : err.text);
+        dp_msg_destroy(&msg);
+        return 0;
+    }
+    s_on_job(j, i, msg);
+    return 0;
+}
+
+static void s_free_inflight(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+//  --------------------------------------------------------------------------
+dp_jobs_t *dp_jobs_new(zloop_t *loop, const dp_cfg_t *cfg, const dp_zmq_keys_t *keys,
+                       const char *stage, int slots, dp_err_t *err)
+{
+    if (!loop || !cfg || !cfg->node_id || !stage || !*stage || slots < 1) {
+        dp_err_set(err, DP_ERR_CONFIG, "dp_jobs_new: bad arguments");
+        return NULL;
+    }
+    char **eps = NULL;
+    int n = 0;
+    dp_cfg_split_list(cfg->schedulers, &eps, &n);
+    if (n < 1 || n > S_MAX_SCHEDULERS) {
+        dp_cfg_list_free(&eps);
+        dp_err_set(err, DP_ERR_CONFIG, "DP_SCHEDULERS: expected 1 to %d endpoints, got %d",
+                   S_MAX_SCHEDULERS, n);
+        return NULL;
+    }
+    dp_jobs_t *j = calloc(1, sizeof *j);
+    j->loop = loop;
+    j->node = strdup(cfg->node_id);
+    j->stage = strdup(stage);
+    j->slots = slots;
+    j->ngroups = 1; /* group 0 until dp_jobs_set_groups */
+    j->timer_id = -1;
+    j->inflight = zhashx_new();
+    zhashx_set_destructor(j->inflight, s_free_inflight);
+    for (int i = 0; i < n; i++) {
+        j->endpoints[i] = strdup(eps[i]);
+        j->dealers[i] = dp_zmq_client(ZMQ_DEALER, eps[i], keys, err);
+        if (!j->dealers[i]) {
+            dp_cfg_list_free(&eps);
+            dp_jobs_destroy(&j);
+            return NULL;
+        }
+        j->ndealers = i + 1;
+        zloop_reader(loop, j->dealers[i], s_on_readable, j);
+    }
+    dp_cfg_list_free(&eps);
+    j->timer_id = zloop_timer(loop, DP_JOBS_CREDIT_IVL_MS, 0, s_on_timer, j);
+    s_send_credit(j);
+    return j;
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_destroy(dp_jobs_t **p)
+{
+    if (!p || !*p)
+        return;
+    dp_jobs_t *j = *p;
+    if (j->timer_id >= 0)
+        zloop_timer_end(j->loop, j->timer_id);
+    for (int i = 0; i < j->ndealers; i++) {
+        zloop_reader_end(j->loop, j->dealers[i]);
+        zsock_destroy(&j->dealers[i]);
+    }
+    for (int i = 0; i < S_MAX_SCHEDULERS; i++)
+        free(j->endpoints[i]);
+    zhashx_destroy(&j->inflight);
+    free(j->node);
+    free(j->stage);
+    free(j);
+    *p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_on_job(dp_jobs_t *j, dp_jobs_fn *fn, void *arg)
+{
+    j->fn = fn;
+    j->fn_arg = arg;
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_set_groups(dp_jobs_t *j, const int *groups, int n)
+{
+    if (n < 0)
+        n = 0;
+    if (n > DP_MSG_GROUPS_MAX)
+        n = DP_MSG_GROUPS_MAX;
+    memcpy(j->groups, groups, sizeof(int) * (size_t)n);
+    j->ngroups = n;
+    s_send_credit(j);
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_set_slots(dp_jobs_t *j, int slots)
+{
+    j->slots = slots < 1 ? 1 : slots;
+    s_send_credit(j);
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_pause(dp_jobs_t *j, bool paused)
+{
+    if (j->paused == paused)
+        return;
+    j->paused = paused;
+    s_send_credit(j);
+}
+
+//  --------------------------------------------------------------------------
+int dp_jobs_finish(dp_jobs_t *j, uint64_t job_id, dp_msg_status_t status, const char *reason,
+                   int64_t took_ms)
+{
+    char key[S_KEY_LEN];
+    s_key(job_id, key);
+    s_inflight_t *f = zhashx_lookup(j->inflight, key);
+    if (!f)
+        return -1;
+    dp_msg_t *m = s_new_msg(j, DP_MSG_RESULT);
+    m->result = (dp_msg_result_t){.job_id = job_id,
+                                  .device_id = f->device_id,
+                                  .epoch = f->epoch,
+                                  .kind = f->kind,
+                                  .status = status,
+                                  .reason = reason && *reason ? strdup(reason) : NULL,
+                                  .took_ms = took_ms < 0 ? 0 : took_ms,
+                                  .node = strdup(j->node)};
+    int sched = f->sched;
+    zhashx_delete(j->inflight, key);
+    if (s_send(j, sched, &m) == 0)
+        s_count(j->c_results);
+    else
+        dp_log_warn("result not sent", "job_id=%" PRIu64 " to=%s", job_id, j->endpoints[sched]);
+    s_send_credit(j);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+int dp_jobs_inflight(const dp_jobs_t *j)
+{
+    return (int)zhashx_size(j->inflight);
+}
+
+//  --------------------------------------------------------------------------
+uint64_t dp_jobs_max_epoch(const dp_jobs_t *j)
+{
+    return j->max_epoch;
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_set_stats(dp_jobs_t *j, dp_stats_t *stats)
+{
+    j->c_received = dp_stats_counter(stats, "jobs_received");
+    j->c_stale = dp_stats_counter(stats, "jobs_stale");
+    j->c_results = dp_stats_counter(stats, "results_sent");
+    j->c_refused = dp_stats_counter(stats, "jobs_refused");
+    j->c_bad = dp_stats_counter(stats, "jobs_bad");
+}

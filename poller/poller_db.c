@@ -1,0 +1,779 @@
+/*  poller_db.c - device rows in, batched poll results out (see poller_db.h)
+    SPDX-License-Identifier: MIT */
+#include "poller_db.h"
+#include "dp_conn.h"
+#include "dp_db.h"
+#include "dp_log.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_SQL_MAX    8192
+#define S_ROWS_CHUNK 2000 /* port rows per upsert statement */
+
+/* A growing text buffer. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} s_buf_t;
+
+/* Previous device state read for one item. */
+typedef struct {
+    bool found;
+    bool have_uptime;
+    uint64_t uptime_s;
+    int64_t last_polled_ms; /* -1 unknown */
+} s_prevdev_t;
+
+struct poller_db {
+    dp_db_t *db;
+    char upsert_sql[S_SQL_MAX];
+    s_buf_t json, del;
+    int *order; /* item indices sorted by device_id */
+    s_prevdev_t *prevdev;
+    poller_prev_t *prev; /* per port of every item, item offsets in prev_off */
+    int *prev_off;
+    size_t cap_items, cap_prev;
+};
+
+static const char *s_sql_devices_prev =
+    "SELECT device_id, uptime, last_polled FROM devices WHERE device_id IN"
+    " (SELECT c0 FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$')) j)";
+static const char *s_sql_ports_prev =
+    "SELECT device_id, ifIndex, port_id, deleted, poll_time, ifHC, ifInOctets, ifOutOctets,"
+    " ifInUcastPkts, ifOutUcastPkts, ifInErrors, ifOutErrors, ifInDiscards, ifOutDiscards,"
+    " ifInUnknownProtos, ifInMulticastPkts, ifOutMulticastPkts, ifInBroadcastPkts,"
+    " ifOutBroadcastPkts FROM ports WHERE device_id IN"
+    " (SELECT c0 FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$')) j)";
+static const char *s_sql_ports_new =
+    "INSERT IGNORE INTO ports (device_id, ifIndex) SELECT c0, c1 FROM JSON_TABLE(?, '$[*]'"
+    " COLUMNS(c0 BIGINT UNSIGNED PATH '$[0]', c1 INT UNSIGNED PATH '$[1]')) j";
+static const char *s_sql_ports_del =
+    "UPDATE ports SET deleted = 1 WHERE port_id IN"
+    " (SELECT c0 FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 INT UNSIGNED PATH '$')) j)";
+static const char *s_sql_dev_up =
+    "UPDATE devices SET status = 1, status_reason = '', last_polled = ?,"
+    " last_polled_timetaken = ?, uptime = ?, sysName = COALESCE(?, sysName), poll_epoch = ?"
+    " WHERE device_id = ? AND poll_epoch <= ?";
+static const char *s_sql_dev_down = "UPDATE devices SET status = 0, status_reason = ?,"
+                                    " poll_epoch = ? WHERE device_id = ? AND poll_epoch <= ?";
+static const char *s_sql_procs =
+    "INSERT INTO processors (device_id, hrDeviceIndex, processor_index, processor_type,"
+    " processor_descr, processor_usage, updated_at, deleted)"
+    " SELECT c0, c1, c1, 'hr', 'Processor', c2, UTC_TIMESTAMP(3), 0 FROM JSON_TABLE(?, '$[*]'"
+    " COLUMNS(c0 BIGINT UNSIGNED PATH '$[0]', c1 INT UNSIGNED PATH '$[1]', c2 DOUBLE PATH"
+    " '$[2]')) j ON DUPLICATE KEY UPDATE processor_usage = VALUES(processor_usage),"
+    " updated_at = VALUES(updated_at), deleted = 0";
+static const char *s_sql_storage =
+    "INSERT INTO storage (device_id, storage_mib, storage_index, storage_type, storage_descr,"
+    " storage_units, storage_size, storage_used, storage_free, storage_perc, updated_at,"
+    " deleted) SELECT c0, 'hrstorage', c1, c2, c3, c4, c5, c6, c7, c8, UTC_TIMESTAMP(3), 0"
+    " FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$[0]', c1 INT UNSIGNED PATH"
+    " '$[1]', c2 VARCHAR(64) PATH '$[2]', c3 VARCHAR(255) PATH '$[3]', c4 INT UNSIGNED PATH"
+    " '$[4]', c5 BIGINT UNSIGNED PATH '$[5]', c6 BIGINT UNSIGNED PATH '$[6]', c7 BIGINT"
+    " UNSIGNED PATH '$[7]', c8 DOUBLE PATH '$[8]')) j ON DUPLICATE KEY UPDATE"
+    " storage_type = VALUES(storage_type), storage_descr = VALUES(storage_descr),"
+    " storage_units = VALUES(storage_units), storage_size = VALUES(storage_size),"
+    " storage_used = VALUES(storage_used), storage_free = VALUES(storage_free),"
+    " storage_perc = VALUES(storage_perc), updated_at = VALUES(updated_at), deleted = 0";
+
+//  --------------------------------------------------------------------------
+//  Text helpers
+
+static int s_reserve(char **buf, size_t *len, size_t *cap, size_t more)
+{
+    if (*len + more + 1 <= *cap && *buf)
+        return 0;
+    size_t n = *cap ? *cap : 4096;
+    while (n < *len + more + 1)
+        n *= 2;
+    char *p = realloc(*buf, n);
+    if (!p)
+        return -1;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+static void s_printf(s_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void s_printf(s_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (!b->p || b->len + (size_t)n + 1 > b->cap) {
+        if (s_reserve(&b->p, &b->len, &b->cap, (size_t)n) != 0)
+            abort();
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+static void s_reset(s_buf_t *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+//  Length of the valid UTF-8 sequence at s (0 when invalid).
+static int s_utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    int n = (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || (n == 2 && s[0] < 0xC2) || (n == 4 && s[0] > 0xF4))
+        return 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
+        return 0; /* overlong or surrogate */
+    if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
+        return 0;
+    return n;
+}
+
+int poller_db_json_str(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (s_reserve(buf, len, cap, n * 6 + 2) != 0)
+        return -1;
+    char *o = *buf + *len;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int k = s_utf8_len(p);
+        if (k == 0) {
+            *o++ = '?';
+            p++;
+        } else if (k > 1) {
+            memcpy(o, p, (size_t)k);
+            o += k;
+            p += k;
+        } else if (*p == '"' || *p == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*p++;
+        } else if (*p < 0x20) {
+            o += sprintf(o, "\\u%04x", *p++);
+        } else {
+            *o++ = (char)*p++;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    *len = (size_t)(o - *buf);
+    return 0;
+}
+
+static void s_json_str(s_buf_t *b, const char *s)
+{
+    if (!s) {
+        s_printf(b, "null");
+        return;
+    }
+    if (poller_db_json_str(&b->p, &b->len, &b->cap, s) != 0)
+        abort();
+}
+
+void poller_db_time_text(int64_t wall_ms, char *out, size_t size)
+{
+    time_t t = (time_t)(wall_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
+}
+
+//  --------------------------------------------------------------------------
+//  Setup
+
+static void s_build_upsert(poller_db_t *db)
+{
+    s_buf_t cols = {0}, jt = {0}, upd = {0};
+    static const char *const head[] = {"port_id",       "device_id", "ifIndex",   "ifSpeed",
+                                       "ifAdminStatus", "ifOperStatus", "ifHC",   "poll_time",
+                                       "poll_prev",     "poll_period"};
+    static const char *const head_type[] = {
+        "INT UNSIGNED", "BIGINT UNSIGNED", "INT UNSIGNED", "BIGINT UNSIGNED", "VARCHAR(16)",
+        "VARCHAR(16)",  "SMALLINT UNSIGNED", "DATETIME(3)", "DATETIME(3)",    "DOUBLE"};
+    int k = 0;
+    for (int i = 0; i < 10; i++, k++) {
+        s_printf(&cols, "%s%s", i ? "," : "", head[i]);
+        s_printf(&jt, "%sc%d %s PATH '$[%d]'", i ? "," : "", k, head_type[i], k);
+    }
+    for (int c = 0; c < POLLER_CTR_COUNT; c++) {
+        const char *n = poller_ctr_column(c);
+        bool main = c < POLLER_CTR_MAIN;
+        if (main) {
+            s_printf(&cols, ",%s,%s_prev,%s_delta,%s_rate", n, n, n, n);
+            s_printf(&upd, "ports.%s=VALUES(%s),ports.%s_prev=VALUES(%s_prev),"
+                           "ports.%s_delta=VALUES(%s_delta),ports.%s_rate=VALUES(%s_rate),",
+                     n, n, n, n, n, n, n, n);
+            s_printf(&jt, ",c%d BIGINT UNSIGNED PATH '$[%d]',c%d BIGINT UNSIGNED PATH '$[%d]'",
+                     k, k, k + 1, k + 1);
+            s_printf(&jt, ",c%d BIGINT UNSIGNED PATH '$[%d]',c%d DOUBLE PATH '$[%d]'", k + 2,
+                     k + 2, k + 3, k + 3);
+            k += 4;
+        } else {
+            s_printf(&cols, ",%s,%s_rate", n, n);
+            s_printf(&upd, "ports.%s=VALUES(%s),ports.%s_rate=VALUES(%s_rate),", n, n, n, n);
+            s_printf(&jt, ",c%d BIGINT UNSIGNED PATH '$[%d]',c%d DOUBLE PATH '$[%d]'", k, k,
+                     k + 1, k + 1);
+            k += 2;
+        }
+    }
+    static const char *const tail[] = {"ifName", "ifDescr", "ifAlias", "ifType"};
+    static const char *const tail_type[] = {"VARCHAR(255)", "VARCHAR(255)", "VARCHAR(255)",
+                                            "VARCHAR(64)"};
+    for (int i = 0; i < 4; i++, k++) {
+        s_printf(&cols, ",%s", tail[i]);
+        s_printf(&jt, ",c%d %s PATH '$[%d]'", k, tail_type[i], k);
+        s_printf(&upd, "ports.%s=COALESCE(VALUES(%s),ports.%s),", tail[i], tail[i], tail[i]);
+    }
+    snprintf(db->upsert_sql, sizeof db->upsert_sql,
+             "INSERT INTO ports (%s,deleted) SELECT j.*, 0 FROM JSON_TABLE(?, '$[*]' COLUMNS(%s))"
+             " j ON DUPLICATE KEY UPDATE"
+             " ports.ifSpeed_prev=IF(ports.ifSpeed<=>VALUES(ifSpeed),ports.ifSpeed_prev,"
+             "ports.ifSpeed),ports.ifSpeed=VALUES(ifSpeed),"
+             "ports.ifAdminStatus_prev=IF(ports.ifAdminStatus<=>VALUES(ifAdminStatus),"
+             "ports.ifAdminStatus_prev,ports.ifAdminStatus),"
+             "ports.ifAdminStatus=VALUES(ifAdminStatus),"
+             "ports.ifOperStatus_prev=IF(ports.ifOperStatus<=>VALUES(ifOperStatus),"
+             "ports.ifOperStatus_prev,ports.ifOperStatus),ports.ifOperStatus=VALUES(ifOperStatus),"
+             "ports.ifHC=VALUES(ifHC),ports.poll_time=VALUES(poll_time),"
+             "ports.poll_prev=VALUES(poll_prev),ports.poll_period=VALUES(poll_period),"
+             "%sports.deleted=0",
+             cols.p, jt.p, upd.p);
+    free(cols.p);
+    free(jt.p);
+    free(upd.p);
+}
+
+poller_db_t *poller_db_new(const dp_cfg_t *cfg, dp_err_t *err)
+{
+    dp_db_opts_t o;
+    dp_conn_db_opts(cfg, &o);
+    poller_db_t *db = calloc(1, sizeof *db);
+    if (!db) {
+        dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    db->db = dp_db_new(&o);
+    if (!db->db) {
+        free(db);
+        dp_err_set(err, DP_ERR_CONFIG, "bad MariaDB options");
+        return NULL;
+    }
+    s_build_upsert(db);
+    return db;
+}
+
+void poller_db_destroy(poller_db_t **p)
+{
+    if (!p || !*p)
+        return;
+    poller_db_t *db = *p;
+    dp_db_destroy(&db->db);
+    free(db->json.p);
+    free(db->del.p);
+    free(db->order);
+    free(db->prevdev);
+    free(db->prev);
+    free(db->prev_off);
+    free(db);
+    *p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Device rows
+
+void poller_device_clear(poller_device_t *d)
+{
+    free(d->community);
+    free(d->sec_name);
+    free(d->auth_proto);
+    free(d->priv_proto);
+    memset(d, 0, sizeof *d);
+}
+
+static char *s_dup(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
+static void s_fill_device(dp_db_stmt_t *q, poller_device_t *d)
+{
+    poller_device_clear(d);
+    d->device_id = dp_db_col_uint(q, 0);
+    snprintf(d->hostname, sizeof d->hostname, "%s", dp_db_col_str(q, 1) ? dp_db_col_str(q, 1) : "");
+    const char *ip = dp_db_col_str(q, 2);
+    snprintf(d->addr, sizeof d->addr, "%s", ip && *ip ? ip : d->hostname);
+    dp_snmp_target_t *t = &d->target;
+    t->host = d->addr;
+    t->port = (int)dp_db_col_int(q, 3);
+    if (dp_snmp_version_parse(dp_db_col_str(q, 4), &t->version) != 0)
+        t->version = DP_SNMP_V2C;
+    d->community = s_dup(dp_db_col_str(q, 5));
+    t->community = d->community;
+    if (dp_snmp_level_parse(dp_db_col_str(q, 6), &t->level) != 0)
+        t->level = DP_SNMP_AUTHPRIV;
+    d->sec_name = s_dup(dp_db_col_str(q, 7));
+    t->sec_name = d->sec_name;
+    d->auth_proto = s_dup(dp_db_col_str(q, 9));
+    t->auth_proto = d->auth_proto;
+    d->priv_proto = s_dup(dp_db_col_str(q, 11));
+    t->priv_proto = d->priv_proto;
+    t->auth_pass = dp_db_col_str(q, 8); /* borrowed: only until the keys are derived below */
+    t->priv_pass = dp_db_col_str(q, 10);
+    t->timeout_ms = dp_db_col_is_null(q, 12) ? -1 : (int)dp_db_col_int(q, 12) * 1000;
+    t->retries = dp_db_col_is_null(q, 13) ? -1 : (int)dp_db_col_int(q, 13);
+    d->disabled = dp_db_col_int(q, 14) != 0;
+}
+
+int poller_db_load_device(poller_db_t *db, uint64_t id, const char *hostname,
+                          poller_device_t *out, dp_err_t *err)
+{
+    static const char *cols =
+        "SELECT device_id, hostname, overwrite_ip, port, snmpver, community, authlevel,"
+        " authname, authpass, authalgo, cryptopass, cryptoalgo, timeout, retries, disabled"
+        " FROM devices WHERE ";
+    char sql[512];
+    snprintf(sql, sizeof sql, "%s%s", cols, id ? "device_id = ?" : "hostname = ?");
+    dp_db_stmt_t *q = dp_db_cached(db->db, sql, DP_DB_IDEMPOTENT, err);
+    if (!q)
+        return -1;
+    int rc = id ? dp_db_query(q, err, "u", id) : dp_db_query(q, err, "s", hostname);
+    if (rc != 0)
+        return -1;
+    int found = 0;
+    if (dp_db_fetch(q) == 1) {
+        found = 1;
+        s_fill_device(q, out);
+        dp_err_t kerr = {0};
+        if (dp_snmp_target_keys(&out->target, &kerr) != 0)
+            dp_log_warn("bad SNMPv3 settings", "device_id=%" PRIu64 " err=\"%s\"",
+                        out->device_id, kerr.text);
+        out->target.auth_pass = out->target.priv_pass = NULL;
+    }
+    while (dp_db_fetch(q) == 1)
+        ;
+    return found;
+}
+
+//  --------------------------------------------------------------------------
+//  Batch write
+
+static int s_grow(poller_db_t *db, int n, size_t nprev)
+{
+    if ((size_t)n > db->cap_items) {
+        size_t c = (size_t)n * 2;
+        int *o = realloc(db->order, c * sizeof *o);
+        s_prevdev_t *pd = realloc(db->prevdev, c * sizeof *pd);
+        int *off = realloc(db->prev_off, c * sizeof *off);
+        if (o)
+            db->order = o;
+        if (pd)
+            db->prevdev = pd;
+        if (off)
+            db->prev_off = off;
+        if (!o || !pd || !off)
+            return -1;
+        db->cap_items = c;
+    }
+    if (nprev > db->cap_prev) {
+        poller_prev_t *p = realloc(db->prev, nprev * 2 * sizeof *p);
+        if (!p)
+            return -1;
+        db->prev = p;
+        db->cap_prev = nprev * 2;
+    }
+    return 0;
+}
+
+static const poller_item_t *s_sort_items;
+static int s_cmp_item(const void *a, const void *b)
+{
+    uint64_t x = s_sort_items[*(const int *)a].poll->device_id;
+    uint64_t y = s_sort_items[*(const int *)b].poll->device_id;
+    return x < y ? -1 : x > y;
+}
+
+//  Index of the item for device_id (-1 if none).
+static int s_find(poller_db_t *db, const poller_item_t *items, int n, uint64_t device_id)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        uint64_t v = items[db->order[mid]].poll->device_id;
+        if (v == device_id)
+            return db->order[mid];
+        if (v < device_id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+//  JSON array of the ids of up items.
+static void s_ids_json(poller_db_t *db, const poller_item_t *items, int n)
+{
+    s_reset(&db->json);
+    s_printf(&db->json, "[");
+    bool first = true;
+    for (int i = 0; i < n; i++)
+        if (items[i].up) {
+            s_printf(&db->json, "%s%" PRIu64, first ? "" : ",", items[i].poll->device_id);
+            first = false;
+        }
+    s_printf(&db->json, "]");
+}
+
+static int s_load_prevdev(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
+{
+    for (int i = 0; i < n; i++)
+        db->prevdev[i] = (s_prevdev_t){.last_polled_ms = -1};
+    dp_db_stmt_t *q = dp_db_cached(db->db, s_sql_devices_prev, DP_DB_IDEMPOTENT, err);
+    if (!q || dp_db_query(q, err, "s", db->json.p) != 0)
+        return -1;
+    while (dp_db_fetch(q) == 1) {
+        int i = s_find(db, items, n, dp_db_col_uint(q, 0));
+        if (i < 0)
+            continue;
+        s_prevdev_t *pd = &db->prevdev[i];
+        pd->found = true;
+        pd->have_uptime = !dp_db_col_is_null(q, 1);
+        pd->uptime_s = dp_db_col_uint(q, 1);
+        pd->last_polled_ms = dp_db_col_is_null(q, 2) ? -1 : dp_db_col_time_ms(q, 2);
+    }
+    return 0;
+}
+
+//  Reads previous port samples; fills port_id/prev and the deleted list. Returns the number of
+//  walked ports without a row, or -1.
+static int s_load_ports(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
+{
+    s_reset(&db->del);
+    for (int i = 0; i < n; i++) {
+        if (!items[i].up)
+            continue;
+        poller_poll_t *poll = items[i].poll;
+        for (int k = 0; k < poll->nports; k++) {
+            poll->ports[k].port_id = 0;
+            db->prev[db->prev_off[i] + k].valid = false;
+        }
+    }
+    dp_db_stmt_t *q = dp_db_cached(db->db, s_sql_ports_prev, DP_DB_IDEMPOTENT, err);
+    if (!q || dp_db_query(q, err, "s", db->json.p) != 0)
+        return -1;
+    while (dp_db_fetch(q) == 1) {
+        int i = s_find(db, items, n, dp_db_col_uint(q, 0));
+        if (i < 0 || !items[i].up)
+            continue;
+        poller_poll_t *poll = items[i].poll;
+        poller_port_t *p = poller_poll_port(poll, (uint32_t)dp_db_col_uint(q, 1), false);
+        uint32_t port_id = (uint32_t)dp_db_col_uint(q, 2);
+        if (!p) {
+            if (dp_db_col_int(q, 3) == 0) /* vanished: mark deleted (if this item is written) */
+                s_printf(&db->del, "%s[%d,%u]", db->del.len ? "," : "", i, port_id);
+            continue;
+        }
+        p->port_id = port_id;
+        poller_prev_t *pv = &db->prev[db->prev_off[i] + (p - poll->ports)];
+        memset(pv, 0, sizeof *pv);
+        pv->valid = !dp_db_col_is_null(q, 4);
+        pv->at_ms = pv->valid ? dp_db_col_time_ms(q, 4) : 0;
+        pv->hc_mask = (uint16_t)dp_db_col_uint(q, 5);
+        for (int c = 0; c < POLLER_CTR_COUNT; c++)
+            if (!dp_db_col_is_null(q, 6 + c)) {
+                pv->value[c] = dp_db_col_uint(q, 6 + c);
+                pv->have |= (uint16_t)(1u << c);
+            }
+    }
+    int missing = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; items[i].up && k < items[i].poll->nports; k++)
+            if (items[i].poll->ports[k].port_id == 0) {
+                missing++;
+                items[i].new_ports = true;
+            }
+    return missing;
+}
+
+static int s_insert_new_ports(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
+{
+    s_buf_t b = {0};
+    s_printf(&b, "[");
+    bool first = true;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; items[i].up && k < items[i].poll->nports; k++)
+            if (items[i].poll->ports[k].port_id == 0) {
+                s_printf(&b, "%s[%" PRIu64 ",%u]", first ? "" : ",", items[i].poll->device_id,
+                         items[i].poll->ports[k].if_index);
+                first = false;
+            }
+    s_printf(&b, "]");
+    dp_db_stmt_t *s = dp_db_cached(db->db, s_sql_ports_new, 0, err);
+    int rc = s ? dp_db_exec(s, err, "s", b.p) : -1;
+    free(b.p);
+    return rc;
+}
+
+static void s_opt_u64(s_buf_t *b, bool have, uint64_t v)
+{
+    if (have)
+        s_printf(b, ",%" PRIu64, v);
+    else
+        s_printf(b, ",null");
+}
+
+static void s_opt_double(s_buf_t *b, bool have, double v)
+{
+    if (have)
+        s_printf(b, ",%.17g", v);
+    else
+        s_printf(b, ",null");
+}
+
+//  One port row of the upsert (see s_build_upsert for the column order).
+static void s_port_row(s_buf_t *b, const poller_item_t *it, const poller_port_t *p,
+                       const poller_prev_t *pv)
+{
+    poller_rate_t r[POLLER_CTR_COUNT];
+    poller_port_rates(pv, p, it->poll->at_ms, it->rebooted, r);
+    char now[32], prev[32], tbuf[16];
+    poller_db_time_text(it->poll->at_ms, now, sizeof now);
+    const char *admin = poller_if_status_name(p->admin), *oper = poller_if_status_name(p->oper);
+    uint64_t speed = poller_port_speed(p);
+    s_printf(b, "[%u,%" PRIu64 ",%u", p->port_id, it->poll->device_id, p->if_index);
+    s_opt_u64(b, speed > 0, speed);
+    s_printf(b, ",");
+    s_json_str(b, admin);
+    s_printf(b, ",");
+    s_json_str(b, oper);
+    s_printf(b, ",%u,\"%s\"", poller_port_hc_mask(p), now);
+    if (pv->valid && pv->at_ms < it->poll->at_ms) {
+        poller_db_time_text(pv->at_ms, prev, sizeof prev);
+        s_printf(b, ",\"%s\",%.3f", prev, (it->poll->at_ms - pv->at_ms) / 1000.0);
+    } else {
+        s_printf(b, ",null,null");
+    }
+    for (int c = 0; c < POLLER_CTR_COUNT; c++) {
+        s_opt_u64(b, r[c].have_value, r[c].value);
+        if (c < POLLER_CTR_MAIN) {
+            s_opt_u64(b, r[c].have_prev, r[c].prev);
+            s_opt_u64(b, r[c].have_rate, r[c].delta);
+        }
+        s_opt_double(b, r[c].have_rate, r[c].rate);
+    }
+    const char *vals[4] = {p->have_name ? p->name : NULL, p->have_descr ? p->descr : NULL,
+                           p->have_alias ? p->alias : NULL,
+                           p->if_type ? poller_if_type_name(p->if_type, tbuf, sizeof tbuf) : NULL};
+    for (int i = 0; i < 4; i++) {
+        s_printf(b, ",");
+        s_json_str(b, vals[i]);
+    }
+    s_printf(b, "]");
+}
+
+static int s_exec_json(poller_db_t *db, const char *sql, s_buf_t *b, dp_err_t *err)
+{
+    s_printf(b, "]");
+    dp_db_stmt_t *s = dp_db_cached(db->db, sql, 0, err);
+    return s ? dp_db_exec(s, err, "s", b->p) : -1;
+}
+
+static int s_write_ports(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
+{
+    s_buf_t *b = &db->json;
+    int rows = 0;
+    s_reset(b);
+    s_printf(b, "[");
+    for (int i = 0; i < n; i++) {
+        if (!items[i].up || items[i].stale)
+            continue;
+        const poller_poll_t *poll = items[i].poll;
+        for (int k = 0; k < poll->nports; k++) {
+            if (poll->ports[k].port_id == 0)
+                continue;
+            if (rows++ > 0)
+                s_printf(b, ",");
+            s_port_row(b, &items[i], &poll->ports[k], &db->prev[db->prev_off[i] + k]);
+            if (rows == S_ROWS_CHUNK) {
+                if (s_exec_json(db, db->upsert_sql, b, err) != 0)
+                    return -1;
+                rows = 0;
+                s_reset(b);
+                s_printf(b, "[");
+            }
+        }
+    }
+    if (rows > 0 && s_exec_json(db, db->upsert_sql, b, err) != 0)
+        return -1;
+    return 0;
+}
+
+static const char *s_storage_type(int type)
+{
+    static const char *const names[] = {NULL,
+                                        "hrStorageOther",
+                                        "hrStorageRam",
+                                        "hrStorageVirtualMemory",
+                                        "hrStorageFixedDisk",
+                                        "hrStorageRemovableDisk",
+                                        "hrStorageFloppyDisk",
+                                        "hrStorageCompactDisc",
+                                        "hrStorageRamDisk",
+                                        "hrStorageFlashMemory",
+                                        "hrStorageNetworkDisk"};
+    return type > 0 && type <= 10 ? names[type] : "hrStorageOther";
+}
+
+static int s_write_host(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
+{
+    s_buf_t *b = &db->json;
+    s_reset(b);
+    s_printf(b, "[");
+    int rows = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nprocs; k++)
+            s_printf(b, "%s[%" PRIu64 ",%u,%d]", rows++ ? "," : "", items[i].poll->device_id,
+                     items[i].poll->procs[k].index, items[i].poll->procs[k].load);
+    if (rows > 0 && s_exec_json(db, s_sql_procs, b, err) != 0)
+        return -1;
+    s_reset(b);
+    s_printf(b, "[");
+    rows = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nstor; k++) {
+            const poller_stor_t *s = &items[i].poll->stor[k];
+            if ((s->have & 30) != 30 || s->used > s->size)
+                continue;
+            uint64_t size = s->size * s->units, used = s->used * s->units;
+            s_printf(b, "%s[%" PRIu64 ",%u,\"%s\",", rows++ ? "," : "", items[i].poll->device_id,
+                     s->index, s_storage_type(s->type));
+            s_json_str(b, s->descr);
+            s_printf(b, ",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.2f]", s->units, size, used,
+                     size - used, size ? 100.0 * (double)used / (double)size : 0.0);
+        }
+    if (rows > 0 && s_exec_json(db, s_sql_storage, b, err) != 0)
+        return -1;
+    return 0;
+}
+
+static int s_write_devices(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
+{
+    dp_db_stmt_t *up = dp_db_cached(db->db, s_sql_dev_up, 0, err);
+    dp_db_stmt_t *down = dp_db_cached(db->db, s_sql_dev_down, 0, err);
+    if (!up || !down)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        poller_item_t *it = &items[i];
+        const poller_poll_t *poll = it->poll;
+        int rc;
+        dp_db_stmt_t *s;
+        if (it->up) {
+            s = up;
+            rc = dp_db_exec(up, err, "tdusuuu", poll->at_ms, it->took_s,
+                            (uint64_t)(poll->uptime_cs / 100),
+                            poll->have_sysname ? poll->sysname : NULL, it->epoch,
+                            poll->device_id, it->epoch);
+        } else {
+            s = down;
+            rc = dp_db_exec(down, err, "suuu", "snmp", it->epoch, poll->device_id, it->epoch);
+        }
+        if (rc != 0)
+            return -1;
+        it->stale = dp_db_affected(s) == 0;
+    }
+    return 0;
+}
+
+static int s_write_deleted(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
+{
+    if (db->del.len == 0)
+        return 0;
+    /* del holds [item,port_id] pairs; keep those of written items */
+    s_buf_t b = {0};
+    s_printf(&b, "[");
+    int rows = 0;
+    for (const char *p = db->del.p; (p = strchr(p, '[')) != NULL; p++) {
+        int i = 0;
+        unsigned port_id = 0;
+        if (sscanf(p, "[%d,%u]", &i, &port_id) == 2 && i >= 0 && i < n && items[i].up &&
+            !items[i].stale)
+            s_printf(&b, "%s%u", rows++ ? "," : "", port_id);
+    }
+    int rc = rows > 0 ? s_exec_json(db, s_sql_ports_del, &b, err) : 0;
+    free(b.p);
+    return rc;
+}
+
+int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
+{
+    if (n <= 0)
+        return 0;
+    size_t nprev = 0;
+    for (int i = 0; i < n; i++)
+        nprev += items[i].up ? (size_t)items[i].poll->nports : 0;
+    if (s_grow(db, n, nprev + 1) != 0)
+        return dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        db->order[i] = i;
+        db->prev_off[i] = (int)off;
+        off += items[i].up ? (size_t)items[i].poll->nports : 0;
+        items[i].stale = items[i].rebooted = items[i].new_ports = false;
+    }
+    s_sort_items = items;
+    qsort(db->order, (size_t)n, sizeof *db->order, s_cmp_item);
+    s_ids_json(db, items, n);
+    if (s_load_prevdev(db, items, n, err) != 0)
+        return -1;
+    int missing = s_load_ports(db, items, n, err);
+    if (missing > 0) {
+        if (s_insert_new_ports(db, items, n, err) != 0)
+            return -1;
+        s_ids_json(db, items, n);
+        bool flags[n];
+        for (int i = 0; i < n; i++)
+            flags[i] = items[i].new_ports;
+        missing = s_load_ports(db, items, n, err);
+        for (int i = 0; i < n; i++)
+            items[i].new_ports = flags[i];
+    }
+    if (missing < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const s_prevdev_t *pd = &db->prevdev[i];
+        const poller_poll_t *poll = items[i].poll;
+        items[i].rebooted = items[i].up && pd->found && pd->have_uptime && poll->have_uptime &&
+                            pd->last_polled_ms > 0 &&
+                            poller_counter_rebooted((uint32_t)(pd->uptime_s * 100),
+                                                    pd->last_polled_ms, poll->uptime_cs,
+                                                    poll->at_ms);
+    }
+    if (dp_db_begin(db->db, err) != 0)
+        return -1;
+    int rc = s_write_devices(db, items, n, err);
+    if (rc == 0)
+        rc = s_write_ports(db, items, n, err);
+    if (rc == 0)
+        rc = s_write_deleted(db, items, n, err);
+    if (rc == 0)
+        rc = s_write_host(db, items, n, err);
+    if (rc == 0)
+        return dp_db_commit(db->db, err);
+    dp_db_rollback(db->db, NULL);
+    return -1;
+}

@@ -1,0 +1,75 @@
+/*  poller_db.h - the poller's MariaDB side: device rows in, batched poll results out
+    One poller_db_t per worker thread (its own connection). A batch of finished polls is
+    written in one transaction: one SELECT of the previous port samples and device uptimes for
+    the whole batch, one fenced UPDATE per device (WHERE poll_epoch <= job epoch), one
+    multi-row INSERT ... ON DUPLICATE KEY UPDATE for all ports (rows passed as one JSON
+    parameter through JSON_TABLE, so the statement stays prepared and nothing is spliced into
+    SQL), and the same for processors and storage. Until the discoverer owns `ports`, the
+    batch also inserts ports it has not seen and marks vanished ones deleted.
+    SPDX-License-Identifier: MIT */
+#ifndef POLLER_DB_H
+#define POLLER_DB_H
+
+#include "dp_cfg.h"
+#include "dp_err.h"
+#include "dp_snmp.h"
+#include "poller_modules.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define POLLER_DB_HOST_MAX 128
+
+/* A device row as the poller needs it (credentials kept; passphrases dropped once the v3 keys
+   are derived). */
+typedef struct {
+    uint64_t device_id;
+    char hostname[POLLER_DB_HOST_MAX + 1];
+    char addr[POLLER_DB_HOST_MAX + 1]; /* overwrite_ip, else hostname */
+    bool disabled;
+    dp_snmp_target_t target; /* strings point at the owned copies below */
+    char *community, *sec_name, *auth_proto, *priv_proto;
+} poller_device_t;
+
+/* One finished poll in a batch. */
+typedef struct {
+    poller_poll_t *poll;
+    const poller_device_t *dev;
+    uint64_t epoch;
+    bool up;          /* ports walk answered */
+    const char *reason; /* down: why ("no response", ...) */
+    double took_s;
+    /* set by poller_db_write_batch */
+    bool stale;    /* the fenced UPDATE matched nothing: newer epoch (or device gone) */
+    bool rebooted; /* uptime went back since the last poll */
+    bool new_ports; /* the port set changed (identity should be refreshed) */
+} poller_item_t;
+
+typedef struct poller_db poller_db_t;
+
+/* Opens (lazily connects) the thread's connection. NULL on bad options (err set). */
+poller_db_t *poller_db_new(const dp_cfg_t *cfg, dp_err_t *err);
+void poller_db_destroy(poller_db_t **p);
+
+/* Loads device id (or, when id is 0, the device with this hostname) into *out (previous
+   contents freed). Returns 1 found, 0 not found, -1 with err (database down). */
+int poller_db_load_device(poller_db_t *db, uint64_t id, const char *hostname,
+                          poller_device_t *out, dp_err_t *err);
+
+/* Frees the strings of a device row. */
+void poller_device_clear(poller_device_t *d);
+
+/* Writes a batch in one transaction and fills each item's stale/rebooted/new_ports and each
+   port's port_id. Returns 0, or -1 with err (nothing written: the caller retries the jobs). */
+int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err);
+
+/* ---- pure helpers (unit-tested) ---- */
+
+/* Appends s to a JSON document as a string: quotes, escapes, invalid UTF-8 bytes become '?'.
+   buf grows as needed (*buf may be NULL). Returns 0 or -1 (OOM). */
+int poller_db_json_str(char **buf, size_t *len, size_t *cap, const char *s);
+
+/* Formats wall ms as "YYYY-MM-DD HH:MM:SS.mmm" (UTC) into out (>= 24 bytes). */
+void poller_db_time_text(int64_t wall_ms, char *out, size_t size);
+
+#endif

@@ -1,0 +1,55 @@
+/*  poller_worker.h - one polling thread: claims, async SNMP, batched DB writes, METRICS
+    A zactor. The main thread hands it JOBs (it owns them from then on) and gets back one DONE
+    per job. Inside, one dp_snmp engine keeps up to DP_CONCURRENCY requests in flight, its own
+    dp_redis claims each device, its own MariaDB connection writes finished polls in batches,
+    and per-device hints (port count, all-HC, v3 engine id, row cache) are kept by device_id.
+    Pipe protocol (zsock pictures):
+      main -> worker  "sp"   "JOB", dp_msg_t *job
+                      "ssss" "CFG", snmp_timeout_ms, snmp_retries, concurrency (decimal)
+                      "ss"   "POLL", host-or-id  (poll now, no writes) -> "POLLED" text
+      worker -> main  "sb"   "DONE", poller_done_t (metrics ownership passes to main)
+                      "ss"   "POLLED", text
+    SPDX-License-Identifier: MIT */
+#ifndef POLLER_WORKER_H
+#define POLLER_WORKER_H
+
+#include "dp_cfg.h"
+#include "dp_stats.h"
+
+#include <czmq.h>
+#include <stdint.h>
+
+#define POLLER_HIST_BUCKETS 64
+#define POLLER_REASON_MAX   160
+
+/* One finished job, worker -> main. */
+typedef struct {
+    uint64_t job_id;
+    int status; /* dp_msg_status_t */
+    char reason[POLLER_REASON_MAX];
+    void *metrics; /* dp_msg_t * METRICS or NULL; the receiver owns it */
+    int64_t took_ms;
+} poller_done_t;
+
+/* Counters the workers update and the main thread reports (all atomic). */
+typedef struct {
+    dp_counter_t *jobs_done, *jobs_failed, *devices_up, *devices_down;
+    dp_counter_t *snmp_requests, *snmp_timeouts, *snmp_parse_errors, *snmp_bad_reqids;
+    dp_counter_t *snmp_toobig, *inflight, *db_batches, *db_errors, *reboots, *claims_busy;
+    dp_counter_t *claims_done, *stale_epoch;
+    _Atomic uint64_t poll_hist[POLLER_HIST_BUCKETS]; /* poll durations, ~20 % wide buckets */
+} poller_shared_t;
+
+/* Registers the counters in stats. */
+void poller_shared_init(poller_shared_t *sh, dp_stats_t *stats);
+
+/* Percentile (0..100) of poll durations in ms from the histogram; 0 when empty. */
+double poller_shared_percentile(const poller_shared_t *sh, double pct);
+
+/* Histogram bucket of a duration (ms >= 0). */
+int poller_hist_bucket(int64_t ms);
+
+/* Starts worker id with a copy of cfg. NULL on failure. Destroy with zactor_destroy. */
+zactor_t *poller_worker_new(int id, const dp_cfg_t *cfg, poller_shared_t *shared);
+
+#endif

@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <time.h>
 
 #define S_ENDPOINT_MAX 512
@@ -265,4 +269,40 @@ void cli_rrd_host_dir(const char *hostname, char *buf, size_t size)
         buf[i] = ok ? c : '_';
     }
     buf[i] = '\0';
+}
+
+//  --------------------------------------------------------------------------
+int cli_rrdcached_connect(const char *addr, char *why, size_t size)
+{
+    const char *path = strncmp(addr, "unix:", 5) == 0 ? addr + 5 : addr[0] == '/' ? addr : NULL;
+    int fd = -1;
+    if (path) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            snprintf(why, size, "cannot connect to %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        return fd;
+    }
+    char host[256], *port;
+    snprintf(host, sizeof host, "%s", addr);
+    port = strrchr(host, ':');
+    if (port)
+        *port++ = '\0';
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(host, port ? port : "42217", &hints, &ai) != 0 || !ai) {
+        snprintf(why, size, "cannot resolve %s", addr);
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        snprintf(why, size, "cannot connect to %s: %s", addr, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
 }

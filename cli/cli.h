@@ -78,6 +78,10 @@ bool cli_stats_get(const char *text, const char *name, char *value, size_t size)
 /* As cli_stats_get, parsed as a number; def when absent or not a number. */
 double cli_stats_num(const char *text, const char *name, double def);
 
+/* Connects to rrdcached at addr ("unix:/path", "/path" or "host:port", default port 42217).
+   Returns the socket (caller closes) or -1 with why. */
+int cli_rrdcached_connect(const char *addr, char *why, size_t size);
+
 /* Subcommands: argv[0] is the verb after the group ("add", "list", ...). */
 int cli_device(cli_t *cli, int argc, char **argv);
 int cli_device_show(cli_t *cli, int argc, char **argv);

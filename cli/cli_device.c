@@ -125,8 +125,9 @@ static int s_parse(const char *verb, int argc, char **argv, s_device_args_t *a)
     char word[24];
     snprintf(word, sizeof word, " %s ", a->auth_proto ? a->auth_proto : "SHA");
     if (strlen(word) > 12 || !strstr(auths, word))
-        return cli_error(CLI_USAGE, "--auth-proto \"%s\": expected MD5, SHA, SHA-224, SHA-256, "
-                                    "SHA-384 or SHA-512",
+        return cli_error(CLI_USAGE,
+                         "--auth-proto \"%s\": expected MD5, SHA, SHA-224, SHA-256, "
+                         "SHA-384 or SHA-512",
                          a->auth_proto);
     snprintf(word, sizeof word, " %s ", a->priv_proto ? a->priv_proto : "AES");
     if (strlen(word) > 12 || !strstr(privs, word))

@@ -189,9 +189,11 @@ int cli_device_poll(cli_t *cli, int argc, char **argv)
     fputs(reply, stdout);
     if (*reply && reply[strlen(reply) - 1] != '\n')
         fputc('\n', stdout);
-    int rc = strncmp(reply, "ERR", 3) == 0 ? CLI_FAIL : CLI_OK;
+    char status[32] = "";
+    bool failed = strncmp(reply, "ERR", 3) == 0 ||
+                  (cli_stats_get(reply, "status", status, sizeof status) && strcmp(status, "up"));
     free(reply);
-    return rc;
+    return failed ? CLI_FAIL : CLI_OK; /* a device that did not answer is a failed poll */
 }
 
 //  --------------------------------------------------------------------------

@@ -157,6 +157,8 @@ static rrd_info_t *s_render(cli_t *cli, const s_graph_args_t *a, char files[][S_
     S_ARG("VDEF:outmax=outb,MAXIMUM");
     S_ARG("VDEF:inlast=inb,LAST");
     S_ARG("VDEF:outlast=outb,LAST");
+    S_ARG("PRINT:inlast:%%.0lf");
+    S_ARG("PRINT:outlast:%%.0lf");
     S_ARG("AREA:inb#4caf50:In ");
     S_ARG("GPRINT:inlast:now %%6.2lf %%sbps");
     S_ARG("GPRINT:inmax:max %%6.2lf %%sbps\\n");
@@ -185,26 +187,33 @@ int cli_graph(cli_t *cli, int argc, char **argv)
     int n = 0;
     if ((rc = s_port_files(cli, id, &a, files, &n)) != 0)
         return rc;
-    bool daemon = cli->cfg->rrdcached != NULL;
-    rrd_info_t *info = s_render(cli, &a, files, n, daemon);
-    if (!info && daemon) {
+    char why[256] = "DP_RRDCACHED is not set";
+    int fd = cli->cfg->rrdcached ? cli_rrdcached_connect(cli->cfg->rrdcached, why, sizeof why) : -1;
+    bool daemon = fd >= 0;
+    if (fd >= 0)
+        close(fd);
+    else
         fprintf(stderr,
                 "distpoll: graph: rrdcached %s: %s; drawing from the files as they are (the "
                 "last updates may be missing)\n",
-                cli->cfg->rrdcached, rrd_get_error());
-        info = s_render(cli, &a, files, n, false);
-    }
+                cli->cfg->rrdcached ? cli->cfg->rrdcached : "", why);
+    rrd_info_t *info = s_render(cli, &a, files, n, daemon);
     if (!info)
         return cli_error(CLI_FAIL, "graph: librrd: %s", rrd_get_error());
     long w = 0, h = 0;
+    const char *last_in = "?", *last_out = "?";
     for (rrd_info_t *i = info; i; i = i->next) {
         if (strcmp(i->key, "image_width") == 0)
             w = (long)i->value.u_cnt;
         else if (strcmp(i->key, "image_height") == 0)
             h = (long)i->value.u_cnt;
+        else if (strcmp(i->key, "print[0]") == 0 && i->type == RD_I_STR)
+            last_in = i->value.u_str;
+        else if (strcmp(i->key, "print[1]") == 0 && i->type == RD_I_STR)
+            last_out = i->value.u_str;
     }
+    printf("wrote %s (%ldx%ld PNG, %ld s, %d port%s; last in %s bit/s, out %s bit/s)\n", a.out, w,
+           h, a.period_s, n, n == 1 ? "" : "s", last_in, last_out);
     rrd_info_free(info);
-    printf("wrote %s (%ldx%ld PNG, %ld s, %d port%s)\n", a.out, w, h, a.period_s, n,
-           n == 1 ? "" : "s");
     return CLI_OK;
 }

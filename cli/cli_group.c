@@ -205,8 +205,8 @@ int cli_node(cli_t *cli, int argc, char **argv)
                       "SELECT n.node_id, n.poller_name, n.last_report,"
                       " (SELECT GROUP_CONCAT(s.stage ORDER BY s.stage) FROM node_stats s"
                       "  WHERE s.node_id = n.node_id AND s.stage IN"
-        "  ('scheduler', 'poller', 'discoverer', 'biller', 'rrdwriter'))"
-        " FROM nodes n ORDER BY n.node_id",
+                      "  ('scheduler', 'poller', 'discoverer', 'biller', 'rrdwriter'))"
+                      " FROM nodes n ORDER BY n.node_id",
                       &err);
     if (!q || dp_db_query(q, &err, NULL) != 0)
         return cli_error(CLI_FAIL, "node list: %s", err.text);

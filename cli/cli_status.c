@@ -52,8 +52,8 @@ static void s_collect_nodes(cli_t *cli, cli_st_t *st)
                      "SELECT n.node_id, n.poller_name, n.last_report, s.stage, s.depth, s.devices,"
                      " s.worker_seconds, s.workers, s.frequency, s.last_report FROM nodes n"
                      " LEFT JOIN node_stats s ON s.node_id = n.node_id AND s.stage IN"
-        " ('scheduler', 'poller', 'discoverer', 'biller', 'rrdwriter')"
-        " ORDER BY n.node_id, s.stage",
+                     " ('scheduler', 'poller', 'discoverer', 'biller', 'rrdwriter')"
+                     " ORDER BY n.node_id, s.stage",
                      DP_DB_IDEMPOTENT, &err);
     if (!q || dp_db_query(q, &err, NULL) != 0) {
         st->db_ok = false;
@@ -149,42 +149,6 @@ static void s_collect_daemon(cli_t *cli, cli_st_daemon_t *d)
     d->workers = cli_ctl(cli, d->name, "WORKERS", S_CTL_MS, &err);
 }
 
-//  Connects to DP_RRDCACHED ("unix:/path", "/path" or "host:port"); fd or -1 with why.
-static int s_rrdc_connect(const char *addr, char *why, size_t size)
-{
-    const char *path = strncmp(addr, "unix:", 5) == 0 ? addr + 5 : addr[0] == '/' ? addr : NULL;
-    int fd = -1;
-    if (path) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-            snprintf(why, size, "cannot connect to %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        return fd;
-    }
-    char host[256], *port;
-    snprintf(host, sizeof host, "%s", addr);
-    port = strrchr(host, ':');
-    if (port)
-        *port++ = '\0';
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(host, port ? port : "42217", &hints, &ai) != 0 || !ai) {
-        snprintf(why, size, "cannot resolve %s", addr);
-        return -1;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        snprintf(why, size, "cannot connect to %s: %s", addr, strerror(errno));
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
-
 static void s_collect_rrdcached(cli_t *cli, cli_st_t *st)
 {
     const char *addr = cli->cfg->rrdcached;
@@ -192,7 +156,7 @@ static void s_collect_rrdcached(cli_t *cli, cli_st_t *st)
         snprintf(st->rrdc_err, sizeof st->rrdc_err, "DP_RRDCACHED is not set");
         return;
     }
-    int fd = s_rrdc_connect(addr, st->rrdc_err, sizeof st->rrdc_err);
+    int fd = cli_rrdcached_connect(addr, st->rrdc_err, sizeof st->rrdc_err);
     if (fd < 0)
         return;
     char *buf = calloc(1, S_RRDC_REPLY_MAX);

@@ -252,6 +252,37 @@ __attribute__((format(printf, 2, 3))) static size_t s_path_push(s_path_t *path, 
     return old;
 }
 
+/* Fast forms of s_path_push for the hot decode/validate loops (same text, no printf). */
+static size_t s_path_push_key(s_path_t *path, const char *key)
+{
+    size_t old = path->len, n = strlen(key);
+    if (old + 1 + n >= sizeof path->buf)
+        return s_path_push(path, ".%s", key);
+    path->buf[old] = '.';
+    memcpy(path->buf + old + 1, key, n + 1);
+    path->len = old + 1 + n;
+    return old;
+}
+
+static size_t s_path_push_index(s_path_t *path, size_t k)
+{
+    char tmp[24];
+    size_t n = 0, old = path->len, orig = k;
+    do
+        tmp[n++] = (char)('0' + k % 10);
+    while ((k /= 10) > 0);
+    if (old + n + 2 >= sizeof path->buf)
+        return s_path_push(path, "[%zu]", orig);
+    char *p = path->buf + old;
+    *p++ = '[';
+    while (n > 0)
+        *p++ = tmp[--n];
+    *p++ = ']';
+    *p = '\0';
+    path->len = (size_t)(p - path->buf);
+    return old;
+}
+
 static void s_path_pop(s_path_t *path, size_t old)
 {
     path->len = old;
@@ -348,7 +379,7 @@ static int s_validate_items(const s_field_t *f, const void *base, s_path_t *path
     if (n > 0 && !items)
         return s_fail(err, path, "%zu items declared but none set", n);
     for (size_t k = 0; k < n; k++) {
-        size_t old = s_path_push(path, "[%zu]", k);
+        size_t old = s_path_push_index(path, k);
         int rc = 0;
         if (f->kind == DP_MSG_F_INTS && ((const int *)items)[k] < 0)
             rc = s_fail(err, path, "negative value %d", ((const int *)items)[k]);
@@ -392,7 +423,7 @@ static int s_validate_field(const s_field_t *f, const void *base, s_path_t *path
 static int s_validate_record(const s_record_t *r, const void *base, s_path_t *path, dp_err_t *err)
 {
     for (size_t i = 0; i < r->n_fields; i++) {
-        size_t old = s_path_push(path, ".%s", r->fields[i].key);
+        size_t old = s_path_push_key(path, r->fields[i].key);
         int rc = s_validate_field(&r->fields[i], base, path, err);
         s_path_pop(path, old);
         if (rc)
@@ -725,7 +756,7 @@ static int s_decode_field(const s_field_t *f, const msgpack_object *o, void *bas
     s_set_ptr(base, f->off, items); /* owned by base from here: freed on any failure */
     s_set_count(base, f, n);
     for (size_t k = 0; k < n; k++) {
-        size_t old = s_path_push(path, "[%zu]", k);
+        size_t old = s_path_push_index(path, k);
         if (s_decode_item(f, &o->via.array.ptr[k], items, k, path, err))
             return -1;
         s_path_pop(path, old);
@@ -748,7 +779,7 @@ static int s_decode_record(const s_record_t *r, const msgpack_object *o, void *b
             if (strlen(f->key) != key->via.str.size ||
                 memcmp(f->key, key->via.str.ptr, key->via.str.size) != 0)
                 continue;
-            size_t old = s_path_push(path, ".%s", f->key);
+            size_t old = s_path_push_key(path, f->key);
             if (seen & (UINT64_C(1) << i))
                 return s_fail(err, path, "duplicate key");
             seen |= UINT64_C(1) << i;
@@ -762,7 +793,7 @@ static int s_decode_record(const s_record_t *r, const msgpack_object *o, void *b
     }
     for (size_t i = 0; i < r->n_fields; i++) {
         if (r->fields[i].required && !(seen & (UINT64_C(1) << i))) {
-            s_path_push(path, ".%s", r->fields[i].key);
+            s_path_push_key(path, r->fields[i].key);
             return s_fail(err, path, "missing required key");
         }
     }

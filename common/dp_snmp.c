@@ -60,6 +60,7 @@ struct dp_snmp_sess {
     int fd;
     int slot;
     bool v3, ready, closing;
+    bool cb_fired; /* a callback ran during the current read */
     dp_snmp_sess_t *ready_next;
     s_walk_t *walks[DP_SNMP_WALKS_MAX];
     s_walk_t *probe;
@@ -720,24 +721,50 @@ static void s_on_reply(s_walk_t *w, netsnmp_pdu *pdu)
         s_finish(w, DP_SNMP_ERRSTAT, "reply without usable varbinds");
 }
 
+//  Copies the engine id a probe's report carried into the session (net-snmp does the same
+//  after the callbacks on some paths only).
+static void s_probe_learnt(netsnmp_session *sp, const netsnmp_pdu *pdu)
+{
+    if (sp->securityEngineIDLen > 0)
+        return;
+    u_char *id = malloc(pdu->securityEngineIDLen);
+    if (!id)
+        return;
+    memcpy(id, pdu->securityEngineID, pdu->securityEngineIDLen);
+    sp->securityEngineID = id;
+    sp->securityEngineIDLen = pdu->securityEngineIDLen;
+    if (sp->contextEngineIDLen == 0) {
+        u_char *ctx = malloc(pdu->securityEngineIDLen);
+        if (!ctx)
+            return;
+        memcpy(ctx, pdu->securityEngineID, pdu->securityEngineIDLen);
+        sp->contextEngineID = ctx;
+        sp->contextEngineIDLen = pdu->securityEngineIDLen;
+    }
+}
+
 //  net-snmp callback: records the outcome only.
 static int s_cb(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu, void *magic)
 {
-    (void)sp;
     s_walk_t *w = magic;
-    if (!w || w->state != S_W_SENT || reqid != w->reqid)
+    if (w)
+        w->sess->cb_fired = true;
+    /* one request per walk is in flight; v3 reports may carry another request id */
+    if (!w || w->state != S_W_SENT || (reqid != w->reqid && !w->sess->v3))
         return 1;
     dp_snmp_sess_t *s = w->sess;
+    if (w->probe && pdu && pdu->securityEngineIDLen > 0 &&
+        (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || op == NETSNMP_CALLBACK_OP_SEC_ERROR)) {
+        s_probe_learnt(sp, pdu);
+        s_finish(w, DP_SNMP_OK, "%s", "");
+        return 1;
+    }
     switch (op) {
     case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
         if (pdu->command == SNMP_MSG_REPORT) {
             int type = snmpv3_get_report_type(pdu);
             if (type == SNMPERR_NOT_IN_TIME_WINDOW)
                 return 1; /* net-snmp resends with the agent's boots/time */
-            if (w->probe && pdu->securityEngineIDLen > 0) {
-                s_finish(w, DP_SNMP_OK, "%s", "");
-                return 1;
-            }
             s_finish(w, DP_SNMP_AUTH, "%s", snmp_api_errstring(type));
             return 1;
         }
@@ -770,6 +797,17 @@ static int s_cb(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu, void *
 
 //  --------------------------------------------------------------------------
 //  Sessions
+
+//  Drops net-snmp's USM entry for (engine, user) so the next session's keys are used: the
+//  table is process-wide, keyed by engine id and user name only. Call under s_v3_lock.
+static void s_forget_user(const u_char *engine, size_t len, const char *name)
+{
+    struct usmUser *u = usm_get_user(engine, len, name);
+    if (u) {
+        usm_remove_user(u);
+        usm_free_user(u);
+    }
+}
 
 static int s_slot_alloc(dp_snmp_t *e, dp_snmp_sess_t *s)
 {
@@ -873,6 +911,8 @@ dp_snmp_sess_t *dp_snmp_open(dp_snmp_t *e, const dp_snmp_target_t *t, dp_err_t *
     s->timeout_ms = t->timeout_ms;
     snprintf(s->host, sizeof s->host, "%s", t->host);
     s_lock(s);
+    if (s->v3 && t->engine_id_len > 0) /* the session's keys replace any older ones */
+        s_forget_user(t->engine_id, t->engine_id_len, t->sec_name);
     s->sp = snmp_sess_open(&in);
     if (s->sp && s->v3) /* snmp_sess_open clears it: keep net-snmp from probing synchronously */
         snmp_sess_session(s->sp)->flags |= SNMP_FLAGS_DONT_PROBE;
@@ -1029,6 +1069,7 @@ static void s_probe_done(dp_snmp_sess_t *s)
         pthread_mutex_lock(&s_v3_lock);
         netsnmp_session *ss = snmp_sess_session(s->sp);
         ss->flags &= ~SNMP_FLAGS_USER_CREATED;
+        s_forget_user(ss->securityEngineID, ss->securityEngineIDLen, ss->securityName);
         int rc = create_user_from_session(ss);
         pthread_mutex_unlock(&s_v3_lock);
         if (rc != SNMPERR_SUCCESS) {
@@ -1090,11 +1131,14 @@ static void s_drain_ready(dp_snmp_t *e)
 static void s_read(dp_snmp_t *e, dp_snmp_sess_t *s)
 {
     NETSNMP_LARGE_FD_SET(s->fd, &e->fds);
+    s->cb_fired = false;
     s_lock(s);
     int rc = snmp_sess_read2(s->sp, &e->fds);
     s_unlock(s);
     NETSNMP_LARGE_FD_CLR(s->fd, &e->fds);
-    if (rc == -2) {
+    /* a parsed reply that matched none of our requests reaches no callback (net-snmp returns 0
+       and only bumps a process-wide counter) */
+    if (rc == -2 || (rc == 0 && !s->cb_fired)) {
         s->bad_reqids++;
         e->stats.bad_reqids++;
     } else if (rc < 0) {

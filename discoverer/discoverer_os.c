@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_NAME_MAX   128         /* display name */
-#define S_TOKEN_MAX  512         /* one value */
-#define S_FILE_MAX   (1u << 20)  /* rules file size */
-#define S_OID_MAX    DP_SNMP_OID_MAX
+#define S_NAME_MAX  128        /* display name */
+#define S_TOKEN_MAX 512        /* one value */
+#define S_FILE_MAX  (1u << 20) /* rules file size */
+#define S_OID_MAX   DP_SNMP_OID_MAX
 
 typedef enum { S_C_OID, S_C_SUB, S_C_RE } s_ckind_t;
 
@@ -24,8 +24,8 @@ typedef struct {
     bool negate;
     oid prefix[S_OID_MAX]; /* S_C_OID */
     size_t plen;
-    char *text;   /* S_C_SUB: the substring; S_C_RE: the pattern (for messages) */
-    regex_t re;   /* S_C_RE */
+    char *text; /* S_C_SUB: the substring; S_C_RE: the pattern (for messages) */
+    regex_t re; /* S_C_RE */
     bool re_ok;
 } s_cond_t;
 
@@ -152,8 +152,7 @@ static int s_add_cond(const s_ctx_t *c, s_rule_t *r, const char *key, const char
         if (!k->negate)
             r->descr_pos++;
     } else {
-        return s_fail(c, "unknown key (expected os, name, sysObjectID, sysDescr or fallback)",
-                      key);
+        return s_fail(c, "unknown key (expected os, name, sysObjectID, sysDescr or fallback)", key);
     }
     if (k->negate)
         r->negs++;
@@ -210,7 +209,7 @@ static int s_parse_line(const s_ctx_t *c, const char *line, s_rule_t *r)
             p++;
         if (!*p)
             break;
-        char key[32], op[3], val[S_TOKEN_MAX];
+        char key[32], op[3] = "", val[S_TOKEN_MAX];
         if (s_key(c, &p, key, sizeof key, op) != 0)
             return -1;
         if (!op[0]) {
@@ -229,7 +228,7 @@ static int s_parse_line(const s_ctx_t *c, const char *line, s_rule_t *r)
             if (key[0] == 'o')
                 snprintf(r->os, sizeof r->os, "%s", val);
             else
-                snprintf(r->name, sizeof r->name, "%s", val);
+                snprintf(r->name, sizeof r->name, "%.*s", (int)sizeof r->name - 1, val);
         } else if (s_add_cond(c, r, key, op, val) != 0) {
             return -1;
         }
@@ -345,8 +344,7 @@ discoverer_os_rules_t *discoverer_os_load(const char *path, dp_err_t *err)
     fclose(f);
     if (bad || n > S_FILE_MAX) {
         free(buf);
-        dp_err_set(err, DP_ERR_CONFIG, "%s: %s", path,
-                   bad ? "read error" : "larger than 1 MiB");
+        dp_err_set(err, DP_ERR_CONFIG, "%s: %s", path, bad ? "read error" : "larger than 1 MiB");
         return NULL;
     }
     buf[n] = '\0';
@@ -415,8 +413,8 @@ void discoverer_os_detect(const discoverer_os_rules_t *r, const char *sys_object
                           const char *sys_descr, discoverer_os_match_t *out)
 {
     oid id[S_OID_MAX];
-    int idlen = sys_object_id && *sys_object_id ? dp_snmp_oid_parse(sys_object_id, id, S_OID_MAX)
-                                                : -1;
+    int idlen =
+        sys_object_id && *sys_object_id ? dp_snmp_oid_parse(sys_object_id, id, S_OID_MAX) : -1;
     const char *descr = sys_descr ? sys_descr : "";
     *out = (discoverer_os_match_t){DISCOVERER_OS_GENERIC, "Generic SNMP device", 0, true};
     for (int i = 0; r && i < r->n; i++) {

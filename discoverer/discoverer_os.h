@@ -23,8 +23,8 @@
 
 #include <stdbool.h>
 
-#define DISCOVERER_OS_ID_MAX    32  /* devices.os is VARCHAR(32) */
-#define DISCOVERER_OS_CONDS_MAX 8   /* conditions per rule */
+#define DISCOVERER_OS_ID_MAX    32 /* devices.os is VARCHAR(32) */
+#define DISCOVERER_OS_CONDS_MAX 8  /* conditions per rule */
 #define DISCOVERER_OS_RULES_MAX 4096
 #define DISCOVERER_OS_GENERIC   "generic"
 

@@ -38,10 +38,10 @@ enum {
 };
 
 /* ifXTable columns 6..13 in order, as ifHC bits. */
-static const uint16_t s_hc_bits[8] = {DISCOVERER_HC_IN_OCTETS, DISCOVERER_HC_IN_UCAST,
-                                      DISCOVERER_HC_IN_MCAST,  DISCOVERER_HC_IN_BCAST,
+static const uint16_t s_hc_bits[8] = {DISCOVERER_HC_IN_OCTETS,  DISCOVERER_HC_IN_UCAST,
+                                      DISCOVERER_HC_IN_MCAST,   DISCOVERER_HC_IN_BCAST,
                                       DISCOVERER_HC_OUT_OCTETS, DISCOVERER_HC_OUT_UCAST,
-                                      DISCOVERER_HC_OUT_MCAST, DISCOVERER_HC_OUT_BCAST};
+                                      DISCOVERER_HC_OUT_MCAST,  DISCOVERER_HC_OUT_BCAST};
 
 #define S_SYS(c)  static const oid s_sys_##c[] = {1, 3, 6, 1, 2, 1, 1, c}
 #define S_IF(c)   static const oid s_if_##c[] = {1, 3, 6, 1, 2, 1, 2, 2, 1, c}
@@ -79,7 +79,10 @@ S_STOR(6);
 static const oid s_hr_proc_load[] = {1, 3, 6, 1, 2, 1, 25, 3, 3, 1, 2};
 static const oid s_hr_dev_descr[] = {1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 3};
 
-#define S_COL(a, scalar) {a, sizeof(a) / sizeof(oid), scalar}
+#define S_COL(a, scalar)                                                                           \
+    {                                                                                              \
+        a, sizeof(a) / sizeof(oid), scalar                                                         \
+    }
 
 static const dp_snmp_col_t s_sys_cols[] = {S_COL(s_sys_1, true), S_COL(s_sys_2, true),
                                            S_COL(s_sys_3, true), S_COL(s_sys_4, true),
@@ -88,24 +91,22 @@ static const uint8_t s_sys_kind[] = {S_SYS_DESCR,   S_SYS_OBJID, S_SYS_UPTIME,
                                      S_SYS_CONTACT, S_SYS_NAME,  S_SYS_LOCATION};
 
 static const dp_snmp_col_t s_port_cols[] = {
-    S_COL(s_if_2, false),   S_COL(s_if_3, false),   S_COL(s_if_4, false),
-    S_COL(s_if_5, false),   S_COL(s_if_6, false),   S_COL(s_if_7, false),
-    S_COL(s_if_8, false),   S_COL(s_ifx_1, false),  S_COL(s_ifx_15, false),
-    S_COL(s_ifx_18, false), S_COL(s_ifx_6, false),  S_COL(s_ifx_7, false),
-    S_COL(s_ifx_8, false),  S_COL(s_ifx_9, false),  S_COL(s_ifx_10, false),
-    S_COL(s_ifx_11, false), S_COL(s_ifx_12, false), S_COL(s_ifx_13, false)};
+    S_COL(s_if_2, false),   S_COL(s_if_3, false),   S_COL(s_if_4, false),   S_COL(s_if_5, false),
+    S_COL(s_if_6, false),   S_COL(s_if_7, false),   S_COL(s_if_8, false),   S_COL(s_ifx_1, false),
+    S_COL(s_ifx_15, false), S_COL(s_ifx_18, false), S_COL(s_ifx_6, false),  S_COL(s_ifx_7, false),
+    S_COL(s_ifx_8, false),  S_COL(s_ifx_9, false),  S_COL(s_ifx_10, false), S_COL(s_ifx_11, false),
+    S_COL(s_ifx_12, false), S_COL(s_ifx_13, false)};
 static const uint8_t s_port_kind[] = {
-    S_IF_DESCR,        S_IF_TYPE,         S_IF_MTU,          S_IF_SPEED,
-    S_IF_MAC,          S_IF_ADMIN,        S_IF_OPER,         S_IF_NAME,
-    S_IF_HIGH,         S_IF_ALIAS,        S_IF_HC_FIRST + 0, S_IF_HC_FIRST + 1,
-    S_IF_HC_FIRST + 2, S_IF_HC_FIRST + 3, S_IF_HC_FIRST + 4, S_IF_HC_FIRST + 5,
-    S_IF_HC_FIRST + 6, S_IF_HC_FIRST + 7};
+    S_IF_DESCR,        S_IF_TYPE,         S_IF_MTU,          S_IF_SPEED,        S_IF_MAC,
+    S_IF_ADMIN,        S_IF_OPER,         S_IF_NAME,         S_IF_HIGH,         S_IF_ALIAS,
+    S_IF_HC_FIRST + 0, S_IF_HC_FIRST + 1, S_IF_HC_FIRST + 2, S_IF_HC_FIRST + 3, S_IF_HC_FIRST + 4,
+    S_IF_HC_FIRST + 5, S_IF_HC_FIRST + 6, S_IF_HC_FIRST + 7};
 
 static const dp_snmp_col_t s_host_cols[] = {
     S_COL(s_hr_proc_load, false), S_COL(s_hr_dev_descr, false), S_COL(s_stor_2, false),
     S_COL(s_stor_3, false),       S_COL(s_stor_4, false),       S_COL(s_stor_5, false),
     S_COL(s_stor_6, false)};
-static const uint8_t s_host_kind[] = {S_HR_PROC_LOAD,  S_HR_DEV_DESCR, S_HR_STOR_TYPE,
+static const uint8_t s_host_kind[] = {S_HR_PROC_LOAD,  S_HR_DEV_DESCR,  S_HR_STOR_TYPE,
                                       S_HR_STOR_DESCR, S_HR_STOR_UNITS, S_HR_STOR_SIZE,
                                       S_HR_STOR_USED};
 
@@ -394,17 +395,29 @@ int discoverer_inv_hc_ports(const discoverer_inv_t *inv)
 const char *discoverer_if_type_name(int type, char *buf, size_t size)
 {
     switch (type) {
-    case 1: return "other";
-    case 6: return "ethernetCsmacd";
-    case 23: return "ppp";
-    case 24: return "softwareLoopback";
-    case 53: return "propVirtual";
-    case 117: return "gigabitEthernet";
-    case 131: return "tunnel";
-    case 135: return "l2vlan";
-    case 136: return "l3ipvlan";
-    case 161: return "ieee8023adLag";
-    default: snprintf(buf, size, "%d", type); return buf;
+    case 1:
+        return "other";
+    case 6:
+        return "ethernetCsmacd";
+    case 23:
+        return "ppp";
+    case 24:
+        return "softwareLoopback";
+    case 53:
+        return "propVirtual";
+    case 117:
+        return "gigabitEthernet";
+    case 131:
+        return "tunnel";
+    case 135:
+        return "l2vlan";
+    case 136:
+        return "l3ipvlan";
+    case 161:
+        return "ieee8023adLag";
+    default:
+        snprintf(buf, size, "%d", type);
+        return buf;
     }
 }
 
@@ -419,12 +432,11 @@ const char *discoverer_if_status_name(int status)
 //  --------------------------------------------------------------------------
 const char *discoverer_storage_type_name(int type)
 {
-    static const char *const names[] = {"hrStorageOther",        "hrStorageOther",
-                                        "hrStorageRam",          "hrStorageVirtualMemory",
-                                        "hrStorageFixedDisk",    "hrStorageRemovableDisk",
-                                        "hrStorageFloppyDisk",   "hrStorageCompactDisc",
-                                        "hrStorageRamDisk",      "hrStorageFlashMemory",
-                                        "hrStorageNetworkDisk"};
+    static const char *const names[] = {
+        "hrStorageOther",         "hrStorageOther",       "hrStorageRam",
+        "hrStorageVirtualMemory", "hrStorageFixedDisk",   "hrStorageRemovableDisk",
+        "hrStorageFloppyDisk",    "hrStorageCompactDisc", "hrStorageRamDisk",
+        "hrStorageFlashMemory",   "hrStorageNetworkDisk"};
     return type > 0 && type <= 10 ? names[type] : "hrStorageOther";
 }
 
@@ -462,6 +474,24 @@ void discoverer_text_clean(char *s)
     size_t len = strlen(s);
     while (len > 0 && s[len - 1] == ' ')
         s[--len] = '\0';
+}
+
+//  --------------------------------------------------------------------------
+void discoverer_inv_clean(discoverer_inv_t *inv)
+{
+    discoverer_text_clean(inv->sys_descr);
+    discoverer_text_clean(inv->sys_contact);
+    discoverer_text_clean(inv->sys_name);
+    discoverer_text_clean(inv->sys_location);
+    for (int i = 0; i < inv->nports; i++) {
+        discoverer_text_clean(inv->ports[i].descr);
+        discoverer_text_clean(inv->ports[i].name);
+        discoverer_text_clean(inv->ports[i].alias);
+    }
+    for (int i = 0; i < inv->nstor; i++)
+        discoverer_text_clean(inv->stor[i].descr);
+    for (int i = 0; i < inv->ndevs; i++)
+        discoverer_text_clean(inv->devs[i].descr);
 }
 
 //  --------------------------------------------------------------------------

@@ -81,11 +81,11 @@ typedef struct {
 
 /* Everything one discovery walked. */
 typedef struct {
-    uint8_t have_sys;      /* bit per system column: 1 descr 2 objectid 4 uptime 8 contact
-                              16 name 32 location */
+    uint8_t have_sys; /* bit per system column: 1 descr 2 objectid 4 uptime 8 contact
+                         16 name 32 location */
     char sys_descr[DISCOVERER_DESCR_MAX];
     char sys_object_id[DISCOVERER_OID_TEXT];
-    uint32_t uptime_cs;    /* sysUpTime, TimeTicks */
+    uint32_t uptime_cs; /* sysUpTime, TimeTicks */
     char sys_contact[DISCOVERER_TEXT_MAX];
     char sys_name[DISCOVERER_TEXT_MAX];
     char sys_location[DISCOVERER_TEXT_MAX];
@@ -106,7 +106,11 @@ typedef struct {
     int n;
 } discoverer_walkdef_t;
 
-typedef enum { DISCOVERER_WALK_SYSTEM, DISCOVERER_WALK_PORTS, DISCOVERER_WALK_HOST } discoverer_walk_t;
+typedef enum {
+    DISCOVERER_WALK_SYSTEM,
+    DISCOVERER_WALK_PORTS,
+    DISCOVERER_WALK_HOST
+} discoverer_walk_t;
 
 /* The static definition of a walk. */
 const discoverer_walkdef_t *discoverer_walkdef(discoverer_walk_t which);
@@ -138,6 +142,9 @@ const char *discoverer_storage_type_name(int type);
 /* Makes s safe for a utf8mb4 column in place: invalid UTF-8 bytes and control characters
    become '?', trailing spaces are cut. */
 void discoverer_text_clean(char *s);
+
+/* Cleans every text of inv (system, ports, storage, hrDevice) with discoverer_text_clean. */
+void discoverer_inv_clean(discoverer_inv_t *inv);
 
 /* Formats bytes as lowercase hex without separators (LibreNMS ifPhysAddress). */
 void discoverer_mac_text(const uint8_t *bytes, size_t len, char *out, size_t size);

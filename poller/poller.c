@@ -299,8 +299,8 @@ poller_t *poller_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *keys, i
     dp_stats_t *stats = dp_daemon_stats(d);
     poller_shared_init(&self->sh, stats);
     zloop_t *loop = dp_daemon_loop(d);
-    if (poller_metrics_init((int)(cfg->poller_interval_ms / 1000)) != 0) {
-        dp_err_set(err, DP_ERR_CONFIG, "cannot build RRD definitions for DP_POLLER_INTERVAL");
+    if (poller_metrics_init((int)(cfg->rrd_step_ms / 1000)) != 0) {
+        dp_err_set(err, DP_ERR_CONFIG, "cannot build RRD definitions for DP_RRD_STEP");
         goto fail;
     }
     dp_db_opts_t o;

@@ -434,6 +434,14 @@ int poller_metrics_init(int step_s)
     return s_nds[RRDWRITER_DEF_PORT] == S_PORT_DS ? 0 : -1;
 }
 
+//  A counter as a double for a DERIVE value: the nearest double of a value just below 2^64
+//  is 2^64 itself, which no DERIVE accepts; keep it below.
+static double s_ctr_double(uint64_t v)
+{
+    double d = (double)v;
+    return d >= 18446744073709551616.0 ? 18446744073709549568.0 : d;
+}
+
 void poller_port_rrd_values(const poller_port_t *p, double out[15])
 {
     /* rrdwriter_def order: INOCTETS OUTOCTETS INERRORS OUTERRORS INUCASTPKTS OUTUCASTPKTS
@@ -450,13 +458,13 @@ void poller_port_rrd_values(const poller_port_t *p, double out[15])
         out[i] = NAN;
         if (map[i] >= 0) {
             if (poller_port_counter(p, map[i], &v, &bits))
-                out[i] = (double)v;
+                out[i] = s_ctr_double(v);
             continue;
         }
         int mc = map[i] == -1 ? POLLER_CTR_IN_MCAST : POLLER_CTR_OUT_MCAST;
         int bc = map[i] == -1 ? POLLER_CTR_IN_BCAST : POLLER_CTR_OUT_BCAST;
         if (poller_port_counter(p, mc, &v, &bits) && poller_port_counter(p, bc, &w, &wbits))
-            out[i] = (double)v + (double)w;
+            out[i] = s_ctr_double(v + w); /* a counter too: wraps at 2^64 (unsigned sum) */
     }
 }
 

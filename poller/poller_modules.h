@@ -192,7 +192,8 @@ void poller_port_rates(const poller_prev_t *prev, const poller_port_t *p, int64_
 int poller_metrics_init(int step_s);
 
 /* The 15 PORT values of p in rrdwriter_def order: raw counters (the 32-bit value where HC is
-   missing, NUCAST = multicast + broadcast when both read), NaN when unknown. */
+   missing, NUCAST = multicast + broadcast mod 2^64 when both read), NaN when unknown; values
+   stay below 2^64 as doubles. */
 void poller_port_rrd_values(const poller_port_t *p, double out[15]);
 
 /* Builds METRICS for a poll that succeeded: port-id<port_id>.rrd for each port with a port_id,

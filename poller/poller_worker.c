@@ -90,6 +90,7 @@ void poller_shared_init(poller_shared_t *sh, dp_stats_t *stats)
     sh->inflight = dp_stats_counter(stats, "inflight");
     sh->db_batches = dp_stats_counter(stats, "db_batches");
     sh->db_errors = dp_stats_counter(stats, "db_errors");
+    sh->db_ms = dp_stats_counter(stats, "db_ms");
     sh->reboots = dp_stats_counter(stats, "reboots");
     sh->claims_busy = dp_stats_counter(stats, "claims_busy");
     sh->claims_done = dp_stats_counter(stats, "claims_done");
@@ -470,8 +471,13 @@ static void s_flush(poller_worker_t *w)
     if (w->nbatch == 0)
         return;
     dp_err_t err = {0};
+    int64_t t0 = dp_time_mono_ms();
     int rc = poller_db_write_batch(w->db, w->items, w->nbatch, &err);
+    int64_t db_ms = dp_time_mono_ms() - t0;
+    *w->sh->db_ms += (uint64_t)db_ms;
     (*w->sh->db_batches)++;
+    dp_log_debug("batch written", "worker=%d devices=%d rc=%d db_ms=%" PRId64, w->id, w->nbatch,
+                 rc, db_ms);
     if (rc != 0) {
         (*w->sh->db_errors)++;
         if (!w->db_down)

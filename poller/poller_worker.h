@@ -36,7 +36,7 @@ typedef struct {
     dp_counter_t *jobs_done, *jobs_failed, *devices_up, *devices_down;
     dp_counter_t *snmp_requests, *snmp_timeouts, *snmp_parse_errors, *snmp_bad_reqids;
     dp_counter_t *snmp_toobig, *inflight, *db_batches, *db_errors, *reboots, *claims_busy;
-    dp_counter_t *claims_done, *stale_epoch;
+    dp_counter_t *claims_done, *stale_epoch, *db_ms;
     _Atomic uint64_t poll_hist[POLLER_HIST_BUCKETS]; /* poll durations, ~20 % wide buckets */
 } poller_shared_t;
 

@@ -463,20 +463,19 @@ int rrdwriter_def_format_update(char *buf, size_t size, int64_t ts_s, const doub
 {
     if (size == 0)
         return -1;
-    int n = snprintf(buf, size, "%lld", (long long)ts_s);
-    size_t len = n > 0 ? (size_t)n : 0;
-    for (int i = 0; i < nvalues && len < size; i++) {
-        char num[S_NUM_LEN];
-        if (s_format_value(num, sizeof num, values[i]) != 0) {
+    if (s_format_value(buf, size, (double)ts_s) != 0) {
+        buf[0] = '\0';
+        return -1;
+    }
+    size_t len = strlen(buf);
+    for (int i = 0; i < nvalues; i++) {
+        /* ':' then the value, written in place (no printf: this runs per update) */
+        if (len + 2 >= size || s_format_value(buf + len + 1, size - len - 1, values[i]) != 0) {
             buf[0] = '\0';
             return -1;
         }
-        n = snprintf(buf + len, size - len, ":%s", num);
-        len += n > 0 ? (size_t)n : 0;
-    }
-    if (len >= size) {
-        buf[0] = '\0';
-        return -1;
+        buf[len] = ':';
+        len += 1 + strlen(buf + len + 1);
     }
     return 0;
 }
@@ -525,6 +524,11 @@ int rrdwriter_def_ds_parse(const char *def, rrdwriter_def_ds_t *ds, dp_err_t *er
     int n = 0;
     if (!def || strlen(def) >= sizeof tmp)
         return dp_err_set(err, DP_ERR_PROTO, "ds: missing or longer than %d", S_DS_LEN - 1);
+    int colons = 0;
+    for (const char *c = def; *c; c++)
+        colons += *c == ':';
+    if (colons != 4)
+        return dp_err_set(err, DP_ERR_PROTO, "ds '%.64s': expected NAME:TYPE:HB:MIN:MAX", def);
     strcpy(tmp, def);
     for (char *p = tmp; n < 5; n++) {
         part[n] = p;

@@ -373,10 +373,11 @@ int rrdwriter_spool_trim(rrdwriter_spool_t *s, uint64_t applied_lsn, int64_t now
     uint64_t applied_seg = RRDWRITER_SPOOL_SEG(applied_lsn);
     uint64_t total = rrdwriter_spool_bytes(s);
     size_t drop = 0;
+    for (size_t i = 0; i + 1 < s->n_segs && s->segs[i].seg < applied_seg; i++)
+        if (s->segs[i].applied_ms == 0)
+            s->segs[i].applied_ms = now_ms; /* first seen applied now */
     for (size_t i = 0; i + 1 < s->n_segs && s->segs[i].seg < applied_seg; i++) {
         s_seg_t *g = &s->segs[i];
-        if (g->applied_ms == 0)
-            g->applied_ms = now_ms;
         int64_t age_ms = now_ms - g->applied_ms;
         bool old = age_ms >= keep_ms && s->total_committed - g->end_total >= journal_bytes;
         if (!(old || age_ms >= max_keep_ms || total > max_bytes))

@@ -186,15 +186,20 @@ expect_rc 69 run device poll agent-v2
 grep -q "no poller reachable on this node" <<<"$out" || fail "poll without poller: $out"
 "$B/tests/testdaemon" run --name scheduler --node test-1 --ctl "ipc://$DP_TMP/ctl/scheduler-test-1.ctl" >"$DP_TMP/sched.log" 2>&1 &
 dp_register $! "$DP_TMP/sched.log"
-"$B/tests/testdaemon" run --name poller --node test-1 --ctl "ipc://$DP_TMP/ctl/poller-test-1.ctl" >"$DP_TMP/poller.log" 2>&1 &
-dp_register $! "$DP_TMP/poller.log"
-dp_wait_until 10 run ctl poller PING || fail "stand-in poller did not start"
 dp_wait_until 10 run ctl scheduler PING || fail "stand-in scheduler did not start"
 expect_rc 0 run device rediscover agent-v2
 grep -q "^scheduler: " <<<"$out" || fail "rediscover did not reach the scheduler: $out"
 grep -q "control_requests: [1-9]" <<<"$(run ctl scheduler STATS)" || fail "scheduler got no request"
-expect_rc 1 run device poll agent-v2   # the stand-in does not know POLL: its answer is shown
-grep -q "ERR unknown command: POLL" <<<"$out" || fail "poll reply not shown: $out"
+# the real poller polls the agent now and answers with what it collected
+env -i PATH="$PATH" "$B/poller" --env-file "$env" >"$DP_TMP/poller.log" 2>&1 &
+dp_register $! "$DP_TMP/poller.log"
+dp_wait_until 10 run ctl poller PING || fail "poller did not start"
+expect_rc 0 run device poll agent-v2
+for want in "hostname: agent-v2" "status: up" "sysName: SNMPD" "port ifIndex=1 "; do
+    grep -qF "$want" <<<"$out" || fail "device poll lacks '$want': $out"
+done
+expect_rc 1 run device poll sw2.example.net   # does not answer: the poller's reason, exit 1
+grep -q "^status: down" <<<"$out" && grep -q "^reason: " <<<"$out" || fail "device poll of a silent device: $out"
 echo "ok: show, rediscover, poll"
 
 # --- node list with the leader from Redis

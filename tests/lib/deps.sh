@@ -5,7 +5,7 @@
 set -euo pipefail
 PKGS=(build-essential pkg-config git clang-format valgrind
       libczmq-dev libzmq3-dev libhiredis-dev libmariadb-dev libsnmp-dev librrd-dev libmsgpack-dev libsodium-dev libmicrohttpd-dev zlib1g-dev
-      mariadb-server redis-server redis-sentinel rrdcached rrdtool snmpd snmp iproute2 procps docker-compose)
+      mariadb-server redis-server redis-sentinel rrdcached rrdtool snmpd snmp iproute2 procps docker-compose jq curl)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

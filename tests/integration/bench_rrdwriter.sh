@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# bench_rrdwriter.sh - rrdwriter throughput with metricsgen (not part of make test).
+#   BUILD=build bash tests/integration/bench_rrdwriter.sh   [DEV=1000 R=20 WINDOW=2000]
+# Phase 1 creates DEV x 24 files (DP_RRA=small). Phase 2 "live": R rounds sent as fast as the
+# ACKs allow; reports ACKed messages/s and applied updates/s end to end. Phase 3 "drain":
+# rrdcached stopped, R more rounds ACKed into the spool, rrdcached restarted; reports how fast
+# the rrdwriter pushes the spooled updates into rrdcached (the apply path alone).
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+source tests/lib/servers.sh
+dp_harness_init
+source tests/integration/lib_rrdwriter.sh
+DEV=${DEV:-1000} R=${R:-20} WINDOW=${WINDOW:-2000}
+now() { date +%s.%N; }
+dp_start_rrdcached RC -t 4 || fail rrdcached
+RW_RRA=small RW_STEP=5 rw_env "$DP_TMP/rw.env" DP_SPOOL_MAX_MB=8192
+rw_start rw
+START=$((($(date +%s) / 5 - 2 * R - 3) * 5))
+gen() { rw_gen --devices "$DEV" --ports 24 --step 5 --start-ts "$START" --window "$WINDOW" "$@"; }
+applied() { [ "$(rw_stat updates_sent)" = "$1" ] && rw_backlog_zero; }
+
+t0=$(now)
+gen --rounds 1 >/dev/null || fail "metricsgen (create)"
+dp_wait_until 300 applied $((DEV * 24)) || fail "create phase: $(rw_stat updates_sent)"
+t1=$(now)
+echo "create: $((DEV * 24)) files in $(echo "$t1 - $t0" | bc) s"
+
+out=$(gen --rounds "$R" --first-round 1) || fail "metricsgen (live): $out"
+t2=$(now)
+dp_wait_until 300 applied $((DEV * 24 * (R + 1))) || fail "live phase: $(rw_stat updates_sent)"
+t3=$(now)
+echo "live: $out"
+echo "live: $((DEV * 24 * R)) updates ACKed in $(echo "$t2 - $t1" | bc) s, applied in" \
+    "$(echo "$t3 - $t1" | bc) s => $(echo "$DEV * 24 * $R / ($t3 - $t1)" | bc) updates/s end to end"
+
+kill -TERM "$RC_PID" && dp_wait_gone "$RC_PID" 20
+out=$(gen --rounds "$R" --first-round $((R + 1))) || fail "metricsgen (spool): $out"
+echo "spooled: $out backlog=$(rw_stat backlog)"
+before=$(rw_stat updates_sent)
+t4=$(now)
+dp_start_rrdcached RC -t 4 || fail "rrdcached restart"
+dp_wait_until 300 applied $((before + DEV * 24 * R)) || fail "drain: $(rw_stat updates_sent)"
+t5=$(now)
+echo "drain: $((DEV * 24 * R)) spooled updates applied in $(echo "$t5 - $t4" | bc) s (incl." \
+    "rrdcached start) => $(echo "$DEV * 24 * $R / ($t5 - $t4)" | bc) updates/s into rrdcached"
+rw_ctl STATS | grep -E '^(batches|batch_errors|illegal_old|replay_already_applied|update_errors|updates_rejected):'

@@ -1,0 +1,222 @@
+/*  test_sink.c - dp_sink against an in-process ROUTER: ACKs clear pending messages, unacked ones
+    are resent, messages sent before the peer exists go out in order once it binds, the byte cap
+    makes the sink "full", only METRICS are accepted; dp_msg_peek_id.
+    SPDX-License-Identifier: MIT */
+#include "dp_test.h"
+#include "dp_msg.h"
+#include "dp_sink.h"
+#include "dp_stats.h"
+#include "dp_time.h"
+#include "dp_zmq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static dp_msg_t *s_metrics(int64_t ts)
+{
+    dp_msg_t *m = dp_msg_new(DP_MSG_METRICS);
+    m->metrics.device_id = 7;
+    m->metrics.hostname = strdup("sw1");
+    m->metrics.epoch = 1;
+    m->metrics.job_id = 9;
+    m->metrics.ts = ts;
+    m->metrics.n_updates = 1;
+    m->metrics.updates = calloc(1, sizeof(dp_msg_rrd_update_t));
+    dp_msg_rrd_update_t *u = &m->metrics.updates[0];
+    u->rrd = strdup("sw1/uptime.rrd");
+    u->n_ds = u->n_values = 1;
+    u->ds = calloc(1, sizeof(char *));
+    u->ds[0] = strdup("uptime:GAUGE:600:0:U");
+    u->values = calloc(1, sizeof(double));
+    u->values[0] = (double)ts;
+    return m;
+}
+
+/* Receives one METRICS on the router within timeout_ms, polling the sink meanwhile. */
+static dp_msg_t *s_recv(zsock_t *router, dp_sink_t *sink, zframe_t **rid, int timeout_ms)
+{
+    int64_t end = dp_time_mono_ms() + timeout_ms;
+    while (dp_time_mono_ms() < end) {
+        dp_err_t err = {0};
+        zmsg_t *zm = dp_zmq_recv_msg(router, 20, &err);
+        if (!zm) {
+            dp_sink_poll(sink, 10);
+            continue;
+        }
+        zframe_t *id = zmsg_pop(zm), *data = zmsg_pop(zm);
+        dp_msg_t *m = data ? dp_msg_decode(zframe_data(data), zframe_size(data), &err) : NULL;
+        zframe_destroy(&data);
+        zmsg_destroy(&zm);
+        if (rid)
+            *rid = id;
+        else
+            zframe_destroy(&id);
+        return m;
+    }
+    return NULL;
+}
+
+static void s_ack(zsock_t *router, zframe_t *rid, const uint64_t *ids, size_t n)
+{
+    dp_msg_t *a = dp_msg_new(DP_MSG_ACK);
+    a->sender_node = strdup("rw");
+    a->ack.ids = malloc(n * sizeof(uint64_t));
+    memcpy(a->ack.ids, ids, n * sizeof(uint64_t));
+    a->ack.n_ids = n;
+    char *data = NULL;
+    size_t size = 0;
+    dp_err_t err = {0};
+    if (dp_msg_encode(a, &data, &size, &err) == 0) {
+        dp_zmq_send_bytes(router, zframe_data(rid), zframe_size(rid), ZMQ_SNDMORE);
+        dp_zmq_send_bytes(router, data, size, 0);
+    }
+    free(data);
+    dp_msg_destroy(&a);
+}
+
+static void s_endpoint(char *buf, size_t size, const char *tag)
+{
+    snprintf(buf, size, "ipc:///tmp/dp-sink-%s-%d.ipc", tag, (int)getpid());
+}
+
+DP_TEST(sink_ack_and_resend)
+{
+    char ep[128];
+    s_endpoint(ep, sizeof ep, "a");
+    dp_err_t err = {0};
+    zsock_t *router = dp_zmq_server(ZMQ_ROUTER, ep, NULL, &err);
+    CHECK(router);
+    zloop_t *loop = zloop_new();
+    dp_sink_t *sink = dp_sink_new(loop, ep, NULL, "w1", &err);
+    CHECK(sink);
+    dp_stats_t *stats = dp_stats_new();
+    dp_sink_set_stats(sink, stats);
+    dp_sink_set_resend_ms(sink, 300);
+    uint64_t ids[3];
+    zframe_t *rid = NULL;
+    for (int i = 0; i < 3; i++) {
+        dp_msg_t *m = s_metrics(1000 + i);
+        CHECK(dp_sink_send(sink, &m, &err) == 0);
+        CHECK(m == NULL);
+    }
+    CHECK_EQ_INT(dp_sink_pending(sink), 3);
+    for (int i = 0; i < 3; i++) {
+        zframe_destroy(&rid);
+        dp_msg_t *m = s_recv(router, sink, &rid, 3000);
+        CHECK(m && m->type == DP_MSG_METRICS);
+        CHECK_EQ_INT(m->metrics.ts, 1000 + i);
+        CHECK_EQ_STR(m->sender_node, "w1");
+        CHECK(m->created_ms > 0);
+        ids[i] = m->msg_id;
+        dp_msg_destroy(&m);
+    }
+    CHECK(ids[1] == ids[0] + 1 && ids[2] == ids[1] + 1);
+    uint64_t acked[2] = {ids[0], ids[2]};
+    s_ack(router, rid, acked, 2);
+    for (int i = 0; i < 100 && dp_sink_pending(sink) != 1; i++)
+        dp_sink_poll(sink, 10);
+    CHECK_EQ_INT(dp_sink_pending(sink), 1);
+    s_ack(router, rid, acked, 2); /* duplicate ACK: harmless */
+    dp_msg_t *again = s_recv(router, sink, NULL, 3000); /* resent after 300 ms */
+    CHECK(again && again->msg_id == ids[1]);
+    dp_msg_destroy(&again);
+    CHECK(dp_stats_get(stats, "metrics_resent") >= 1);
+    s_ack(router, rid, &ids[1], 1);
+    CHECK_EQ_INT(dp_sink_flush(sink, 3000), 0);
+    CHECK_EQ_INT(dp_stats_get(stats, "metrics_sent"), 3);
+    CHECK_EQ_INT(dp_stats_get(stats, "metrics_acked"), 3);
+    CHECK_EQ_INT(dp_stats_get(stats, "metrics_pending"), 0);
+    CHECK(!dp_sink_full(sink));
+    zframe_destroy(&rid);
+    dp_sink_destroy(&sink);
+    CHECK(sink == NULL);
+    dp_sink_destroy(&sink);
+    dp_stats_destroy(&stats);
+    zloop_destroy(&loop);
+    zsock_destroy(&router);
+}
+
+DP_TEST(sink_in_order_after_peer_appears)
+{
+    char ep[128];
+    s_endpoint(ep, sizeof ep, "b");
+    dp_err_t err = {0};
+    zloop_t *loop = zloop_new();
+    dp_sink_t *sink = dp_sink_new(loop, ep, NULL, "w1", &err);
+    CHECK(sink);
+    for (int i = 0; i < 5; i++) {
+        dp_msg_t *m = s_metrics(2000 + i);
+        CHECK(dp_sink_send(sink, &m, &err) == 0);
+    }
+    CHECK_EQ_INT(dp_sink_pending(sink), 5);
+    CHECK(dp_sink_flush(sink, 100) == -1); /* nobody to ACK */
+    zsock_t *router = dp_zmq_server(ZMQ_ROUTER, ep, NULL, &err);
+    CHECK(router);
+    for (int i = 0; i < 5; i++) {
+        dp_msg_t *m = s_recv(router, sink, NULL, 5000);
+        CHECK(m);
+        CHECK_EQ_INT(m->metrics.ts, 2000 + i);
+        dp_msg_destroy(&m);
+    }
+    dp_sink_destroy(&sink);
+    zloop_destroy(&loop);
+    zsock_destroy(&router);
+}
+
+DP_TEST(sink_full_and_refusals)
+{
+    char ep[128];
+    s_endpoint(ep, sizeof ep, "c");
+    dp_err_t err = {0};
+    zloop_t *loop = zloop_new();
+    dp_sink_t *sink = dp_sink_new(loop, ep, NULL, "w1", &err);
+    CHECK(sink);
+    dp_sink_set_max_bytes(sink, 200);
+    dp_msg_t *m = s_metrics(1);
+    CHECK(dp_sink_send(sink, &m, &err) == 0);
+    CHECK(!dp_sink_full(sink));
+    m = s_metrics(2);
+    CHECK(dp_sink_send(sink, &m, &err) == 0);
+    CHECK(dp_sink_full(sink));
+    CHECK(dp_sink_pending_bytes(sink) >= 200);
+    dp_msg_t *job = dp_msg_new(DP_MSG_JOB);
+    CHECK(dp_sink_send(sink, &job, &err) == -1);
+    CHECK(job == NULL);
+    CHECK_CONTAINS(err.text, "only METRICS");
+    m = s_metrics(3);
+    m->metrics.updates[0].n_values = 0; /* invalid: refused, freed */
+    CHECK(dp_sink_send(sink, &m, &err) == -1);
+    CHECK(m == NULL);
+    CHECK_EQ_INT(dp_sink_pending(sink), 2);
+    dp_sink_t *other = dp_sink_new(loop, ep, NULL, "w1", &err);
+    dp_msg_t *a = s_metrics(4), *b = s_metrics(5);
+    dp_sink_send(sink, &a, &err);
+    dp_sink_send(other, &b, &err);
+    CHECK(dp_sink_new(loop, ep, NULL, "", &err) == NULL);
+    dp_sink_destroy(&other);
+    dp_sink_destroy(&sink);
+    zloop_destroy(&loop);
+}
+
+DP_TEST(sink_msg_peek_id)
+{
+    dp_msg_t *m = s_metrics(5);
+    m->msg_id = 123456789012345ULL;
+    m->sender_node = strdup("w1");
+    char *data = NULL;
+    size_t size = 0;
+    dp_err_t err = {0};
+    CHECK(dp_msg_encode(m, &data, &size, &err) == 0);
+    int type = 0;
+    uint64_t id = 0;
+    CHECK(dp_msg_peek_id(data, size, &type, &id) == 0);
+    CHECK_EQ_INT(type, DP_MSG_METRICS);
+    CHECK(id == 123456789012345ULL);
+    CHECK(dp_msg_peek_id(data, 3, &type, &id) == -1);
+    CHECK(dp_msg_peek_id("\xc1garbage", 8, &type, &id) == -1);
+    CHECK(dp_msg_peek_id(NULL, 0, NULL, NULL) == -1);
+    free(data);
+    dp_msg_destroy(&m);
+}

@@ -8,6 +8,7 @@
 #include "dp_log.h"
 #include "dp_redis.h"
 #include "dp_settings.h"
+#include "dp_tap.h"
 #include "dp_time.h"
 #include "dp_zmq.h"
 
@@ -40,6 +41,7 @@ struct biller {
     dp_redis_t *redis;      /* our Redis connection */
     dp_lock_t *lock;        /* runner lease */
     dp_jobs_t *jobs;        /* scheduler link (NULL without DP_SCHEDULERS) */
+    dp_tap_t *tap;          /* copies of the wire messages (`distpoll tap biller`); or NULL */
     dp_zmq_keys_t keys;     /* CURVE keys for the scheduler link */
     dp_settings_t settings; /* cluster settings, refreshed */
     bool have_settings;     /* settings loaded at least once */
@@ -296,6 +298,8 @@ static int s_on_work(zloop_t *loop, int timer_id, void *arg)
 
 static void s_arm_work(biller_t *self)
 {
+    if (self->jobs)
+        dp_jobs_set_queued(self->jobs, (int)zlistx_size(self->pending_jobs));
     bool more = (!self->distributed && self->is_runner && self->qpos < self->nqueue) ||
                 (self->distributed && zlistx_size(self->pending_jobs) > 0);
     if (more && self->work_id < 0)
@@ -443,6 +447,8 @@ static int s_open_jobs(biller_t *self, dp_err_t *err)
     if (!self->jobs)
         return -1;
     dp_jobs_set_stats(self->jobs, self->stats);
+    dp_jobs_set_tap(self->jobs, self->tap);
+    dp_jobs_set_trace(self->jobs, self->redis); /* bill jobs carry no device: nothing stamped */
     dp_jobs_on_job(self->jobs, s_on_job, self);
     dp_jobs_pause(self->jobs, true);
     return 0;
@@ -483,6 +489,10 @@ biller_t *biller_new(dp_cfg_t *cfg, dp_daemon_t *daemon, int argc, char **argv, 
         dp_err_set(err, DP_ERR_INTERNAL, "cannot create the runner lease");
         goto fail;
     }
+    dp_err_t e = {0};
+    self->tap = dp_tap_new(cfg->control_dir, S_ROLE, cfg->node_id, &e);
+    if (!self->tap)
+        dp_log_warn("no message tap; carrying on without", "detail=\"%s\"", e.text);
     if (s_open_jobs(self, err) != 0)
         goto fail;
     static const char *const counters[] = {
@@ -518,6 +528,7 @@ void biller_destroy(biller_t **p)
         zloop_timer_end(self->loop, self->align_id);
     zlistx_destroy(&self->pending_jobs); /* before the jobs link: entries are its jobs */
     dp_jobs_destroy(&self->jobs);
+    dp_tap_destroy(&self->tap); /* after the jobs link, which publishes to it */
     dp_zmq_keys_wipe(&self->keys);
     dp_lock_destroy(&self->lock);
     dp_redis_destroy(&self->redis);

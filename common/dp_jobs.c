@@ -5,10 +5,13 @@
     leader re-issues what it does not hear about; the device claim makes that harmless).
     SPDX-License-Identifier: MIT */
 #include "dp_jobs.h"
+#include "dp_http.h"
 #include "dp_log.h"
 #include "dp_time.h"
+#include "dp_trace.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +49,19 @@ struct dp_jobs {
     dp_counter_t *c_results;            /* results_sent */
     dp_counter_t *c_refused;            /* jobs_refused (paused, full, no handler) */
     dp_counter_t *c_bad;                /* jobs_bad (undecodable) */
+    dp_counter_t *c_done;               /* jobs_done (ok or down); NULL: the daemon's */
+    dp_counter_t *c_failed;             /* jobs_failed (error, timeout); NULL: the daemon's */
+    dp_counter_t *g_queued;             /* jobs_queued */
+    dp_counter_t *g_in_flight;          /* jobs_in_flight */
+    dp_counter_t *g_trace_marks;        /* trace_marks (process-wide) */
+    dp_counter_t *g_trace_failures;     /* trace_failures (process-wide) */
+    dp_stats_t *stats;                  /* borrowed; for the job_ms histogram */
+    int queued;                         /* handed over, still queued by the daemon */
+    dp_tap_t *tap;                      /* borrowed; NULL: off */
+    dp_redis_t *trace_redis;            /* borrowed; NULL: no traces */
+    dp_trace_batch_t *trace;            /* stamps waiting for the flush timer */
+    int trace_timer_id;                 /* flush timer, -1 when none */
+    bool trace_down;                    /* last flush failed (log changes once) */
 };
 
 static void s_count(dp_counter_t *c)
@@ -57,6 +73,57 @@ static void s_count(dp_counter_t *c)
 static void s_key(uint64_t id, char *buf)
 {
     snprintf(buf, S_KEY_LEN, "%" PRIu64, id);
+}
+
+static void s_set_gauges(dp_jobs_t *j)
+{
+    int n = (int)zhashx_size(j->inflight), q = j->queued < n ? j->queued : n;
+    if (j->g_queued)
+        *j->g_queued = (uint64_t)q;
+    if (j->g_in_flight)
+        *j->g_in_flight = (uint64_t)(n - q);
+}
+
+//  Queues the stamps of a job handed over or refused (device_id 0: not traced).
+static void s_trace_taken(dp_jobs_t *j, const dp_msg_job_t *job, const char *refused)
+{
+    if (!j->trace || !job->device_id)
+        return;
+    dp_trace_batch_mark_job(j->trace, job->device_id, job->job_id, "taken_by", "%s", j->node);
+    if (!refused) {
+        dp_trace_batch_mark_job(j->trace, job->device_id, job->job_id, "taken_ms", "%lld",
+                                (long long)dp_time_wall_ms());
+        return;
+    }
+    dp_trace_batch_mark_job(j->trace, job->device_id, job->job_id, "status", "%s",
+                            dp_msg_status_name(DP_MSG_STATUS_ERROR));
+    dp_trace_batch_mark_job(j->trace, job->device_id, job->job_id, "reason", "%s", refused);
+}
+
+static void s_trace_flush(dp_jobs_t *j)
+{
+    if (!j->trace || !j->trace_redis)
+        return;
+    dp_err_t err = {0};
+    if (dp_trace_batch_pending(j->trace) > 0) {
+        bool down = dp_trace_batch_flush(j->trace, j->trace_redis, &err) < 0;
+        if (down != j->trace_down)
+            dp_log_warn(down ? "job trace stamps failing; dropped and counted"
+                             : "job trace stamps written again",
+                        "err=\"%s\"", down ? err.text : "");
+        j->trace_down = down;
+    }
+    if (j->g_trace_marks)
+        *j->g_trace_marks = dp_trace_marks();
+    if (j->g_trace_failures)
+        *j->g_trace_failures = dp_trace_failures();
+}
+
+static int s_on_trace_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop, (void)timer_id;
+    s_trace_flush(arg);
+    return 0;
 }
 
 static dp_msg_t *s_new_msg(dp_jobs_t *j, dp_msg_type_t type)
@@ -75,9 +142,11 @@ static int s_send(dp_jobs_t *j, int i, dp_msg_t **m)
     size_t size = 0;
     dp_err_t err = {0};
     int rc = dp_msg_encode(*m, &data, &size, &err);
-    if (rc == 0)
+    if (rc == 0) {
         rc = dp_zmq_send_bytes(j->dealers[i], data, size, ZMQ_DONTWAIT);
-    else
+        if (rc == 0)
+            dp_tap_publish(j->tap, DP_TAP_OUT, data, size);
+    } else
         dp_log_error("cannot encode", "type=%s err=\"%s\"", dp_msg_type_name((*m)->type), err.text);
     free(data);
     dp_msg_destroy(m);
@@ -128,6 +197,7 @@ static void s_refuse(dp_jobs_t *j, int i, const dp_msg_job_t *job, const char *r
                                   .node = strdup(j->node)};
     if (s_send(j, i, &m) == 0)
         s_count(j->c_results);
+    s_trace_taken(j, job, reason);
 }
 
 static void s_on_job(dp_jobs_t *j, int i, dp_msg_t *msg)
@@ -156,6 +226,8 @@ static void s_on_job(dp_jobs_t *j, int i, dp_msg_t *msg)
         s_inflight_t *f = malloc(sizeof *f);
         *f = (s_inflight_t){job->job_id, i, job->device_id, job->epoch, job->kind};
         zhashx_insert(j->inflight, key, f);
+        s_set_gauges(j);
+        s_trace_taken(j, job, NULL);
         j->fn(j, msg, j->fn_arg); /* handler owns msg now */
         return;
     }
@@ -174,6 +246,7 @@ static int s_on_readable(zloop_t *loop, zsock_t *sock, void *arg)
         zframe_destroy(&frame);
         return 0;
     }
+    dp_tap_publish(j->tap, DP_TAP_IN, zframe_data(frame), zframe_size(frame));
     dp_err_t err = {0};
     dp_msg_t *msg = dp_msg_decode(zframe_data(frame), zframe_size(frame), &err);
     zframe_destroy(&frame);
@@ -218,6 +291,7 @@ dp_jobs_t *dp_jobs_new(zloop_t *loop, const dp_cfg_t *cfg, const dp_zmq_keys_t *
     j->slots = slots;
     j->ngroups = 1; /* group 0 until dp_jobs_set_groups */
     j->timer_id = -1;
+    j->trace_timer_id = -1;
     j->inflight = zhashx_new();
     zhashx_set_destructor(j->inflight, s_free_inflight);
     for (int i = 0; i < n; i++) {
@@ -245,6 +319,10 @@ void dp_jobs_destroy(dp_jobs_t **p)
     dp_jobs_t *j = *p;
     if (j->timer_id >= 0)
         zloop_timer_end(j->loop, j->timer_id);
+    if (j->trace_timer_id >= 0)
+        zloop_timer_end(j->loop, j->trace_timer_id);
+    s_trace_flush(j); /* best effort: what the last jobs stamped */
+    dp_trace_batch_destroy(&j->trace);
     for (int i = 0; i < j->ndealers; i++) {
         zloop_reader_end(j->loop, j->dealers[i]);
         zsock_destroy(&j->dealers[i]);
@@ -312,7 +390,18 @@ int dp_jobs_finish(dp_jobs_t *j, uint64_t job_id, dp_msg_status_t status, const 
                                   .took_ms = took_ms < 0 ? 0 : took_ms,
                                   .node = strdup(j->node)};
     int sched = f->sched;
+    if (j->trace && f->device_id) {
+        dp_trace_batch_mark_job(j->trace, f->device_id, job_id, "polled_ms", "%lld",
+                                (long long)dp_time_wall_ms());
+        dp_trace_batch_mark_job(j->trace, f->device_id, job_id, "status", "%s",
+                                dp_msg_status_name(status));
+        if (reason && *reason)
+            dp_trace_batch_mark_job(j->trace, f->device_id, job_id, "reason", "%s", reason);
+    }
     zhashx_delete(j->inflight, key);
+    s_count(status == DP_MSG_STATUS_OK || status == DP_MSG_STATUS_DOWN ? j->c_done : j->c_failed);
+    dp_http_observe_ms(j->stats, "job_ms", took_ms);
+    s_set_gauges(j);
     if (s_send(j, sched, &m) == 0)
         s_count(j->c_results);
     else
@@ -341,4 +430,57 @@ void dp_jobs_set_stats(dp_jobs_t *j, dp_stats_t *stats)
     j->c_results = dp_stats_counter(stats, "results_sent");
     j->c_refused = dp_stats_counter(stats, "jobs_refused");
     j->c_bad = dp_stats_counter(stats, "jobs_bad");
+    int before = dp_stats_size(stats);
+    dp_counter_t *done = dp_stats_counter(stats, "jobs_done");
+    bool daemon_counts = dp_stats_size(stats) == before; /* registered already: not ours */
+    j->c_done = daemon_counts ? NULL : done;
+    j->c_failed = daemon_counts ? NULL : dp_stats_counter(stats, "jobs_failed");
+    j->g_queued = dp_stats_counter(stats, "jobs_queued");
+    j->g_in_flight = dp_stats_counter(stats, "jobs_in_flight");
+    j->g_trace_marks = dp_stats_counter(stats, "trace_marks");
+    j->g_trace_failures = dp_stats_counter(stats, "trace_failures");
+    j->stats = stats;
+    s_set_gauges(j);
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_set_tap(dp_jobs_t *j, dp_tap_t *tap)
+{
+    j->tap = tap;
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_set_trace(dp_jobs_t *j, dp_redis_t *r)
+{
+    if (r && !j->trace) {
+        j->trace = dp_trace_batch_new();
+        j->trace_timer_id = zloop_timer(j->loop, DP_JOBS_TRACE_FLUSH_MS, 0, s_on_trace_timer, j);
+    } else if (!r && j->trace) {
+        s_trace_flush(j);
+        zloop_timer_end(j->loop, j->trace_timer_id);
+        j->trace_timer_id = -1;
+        dp_trace_batch_destroy(&j->trace);
+    }
+    j->trace_redis = r;
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_trace(dp_jobs_t *j, uint64_t device_id, uint64_t job_id, const char *field,
+                   const char *value_fmt, ...)
+{
+    if (!j->trace || !device_id || !field)
+        return;
+    char value[DP_TRACE_VALUE_MAX];
+    va_list ap;
+    va_start(ap, value_fmt);
+    vsnprintf(value, sizeof value, value_fmt, ap);
+    va_end(ap);
+    dp_trace_batch_mark_job(j->trace, device_id, job_id, field, "%s", value);
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_set_queued(dp_jobs_t *j, int queued)
+{
+    j->queued = queued < 0 ? 0 : queued;
+    s_set_gauges(j);
 }

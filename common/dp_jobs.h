@@ -3,6 +3,12 @@
     stage, credit, groups} every second and whenever a slot frees up, receives JOBs from
     whichever scheduler leads, refuses jobs whose epoch is below the highest seen (RESULT error
     "stale epoch"), and answers each job with one RESULT on the DEALER it came from.
+    Inspection, shared by every worker: with dp_jobs_set_tap each frame received and message
+    sent is copied to the daemon's tap (`distpoll tap`); with dp_jobs_set_trace the job trace
+    (`distpoll trace`) gets taken_by/taken_ms when a job is handed over and polled_ms/status/
+    reason when it finishes, queued and sent in one Redis round trip per DP_JOBS_TRACE_FLUSH_MS;
+    with dp_jobs_set_stats, finished jobs feed the job_ms histogram and jobs_done/jobs_failed
+    counters read by `distpoll status/top` and /metrics.
     Single-threaded: use from the thread that runs loop.
     SPDX-License-Identifier: MIT */
 #ifndef DP_JOBS_H
@@ -11,14 +17,17 @@
 #include "dp_cfg.h"
 #include "dp_err.h"
 #include "dp_msg.h"
+#include "dp_redis.h"
 #include "dp_stats.h"
+#include "dp_tap.h"
 #include "dp_zmq.h"
 
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DP_JOBS_CREDIT_IVL_MS 1000 /* CREDIT heartbeat period */
+#define DP_JOBS_CREDIT_IVL_MS  1000 /* CREDIT heartbeat period */
+#define DP_JOBS_TRACE_FLUSH_MS 100  /* trace stamps are sent this often */
 
 typedef struct dp_jobs dp_jobs_t;
 
@@ -61,7 +70,31 @@ int dp_jobs_inflight(const dp_jobs_t *j);
 /* Highest epoch seen in any JOB (0 before the first). */
 uint64_t dp_jobs_max_epoch(const dp_jobs_t *j);
 
-/* Counters go into stats (borrowed; must outlive j): jobs_received, jobs_stale, results_sent. */
+/* Counters go into stats (borrowed; must outlive j): jobs_received, jobs_stale, results_sent,
+   jobs_refused, jobs_bad; per dp_jobs_finish the job_ms histogram of took_ms
+   (dp_http_observe_ms) and jobs_done (status ok or down) / jobs_failed (error, timeout) --
+   unless stats already has jobs_done when this is called (the daemon counts them itself, as
+   poller and discoverer do); gauges jobs_queued (dp_jobs_set_queued), jobs_in_flight (handed
+   over, not queued, not finished), trace_marks and trace_failures (dp_trace, process-wide). */
 void dp_jobs_set_stats(dp_jobs_t *j, dp_stats_t *stats);
+
+/* Copies every frame received (DP_TAP_IN) and message sent (DP_TAP_OUT) to tap (borrowed;
+   the daemon's tap, must outlive j; NULL: off). */
+void dp_jobs_set_tap(dp_jobs_t *j, dp_tap_t *tap);
+
+/* Stamps job traces (dp_trace) over r (borrowed: a connection of the loop's thread, e.g. the
+   one used for device claims; must outlive j; NULL: off). Jobs with device_id 0 (bills) are
+   not traced. Stamps are queued and flushed by a DP_JOBS_TRACE_FLUSH_MS timer (and by
+   dp_jobs_destroy); failures are counted, never fatal. */
+void dp_jobs_set_trace(dp_jobs_t *j, dp_redis_t *r);
+
+/* Queues one more trace stamp for a job (e.g. the poller's snmp_ms, metrics_sent_ms), sent
+   with the others. value_fmt: printf. No-op without dp_jobs_set_trace or for device_id 0. */
+void dp_jobs_trace(dp_jobs_t *j, uint64_t device_id, uint64_t job_id, const char *field,
+                   const char *value_fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Tells how many of the jobs handed over wait in the daemon's own queue (not started):
+   gauge jobs_queued; jobs_in_flight = in flight - queued. */
+void dp_jobs_set_queued(dp_jobs_t *j, int queued);
 
 #endif

@@ -26,6 +26,7 @@ typedef struct {
 struct dp_sink {
     zloop_t *loop;         /* borrowed */
     zsock_t *sock;         /* DEALER to the rrdwriter */
+    zsock_t *monitor;      /* handshake events of sock */
     char *node;            /* sender_node */
     int timer_id;          /* resend timer */
     uint64_t next_id;      /* next msg_id */
@@ -89,23 +90,24 @@ static void s_gauge(dp_sink_t *s)
         dp_stats_set(s->stats, "metrics_pending", zhashx_size(s->by_id));
 }
 
-/* Sends e. A refusal (EAGAIN: no peer, or HWM) means the link broke or is full: what was sent
-   since may be lost, so every pending message becomes unsent and is sent again in order once
-   the socket takes messages (the rrdwriter drops what it already has). */
+/* Sends e; a refusal (EAGAIN: no peer yet, or HWM) leaves it unsent for the next tick. */
 static bool s_transmit(dp_sink_t *s, s_entry_t *e)
 {
     bool ok = dp_zmq_send_bytes(s->sock, e->data, e->size, ZMQ_DONTWAIT) == 0;
     e->sent_ms = dp_time_mono_ms();
-    if (ok) {
-        if (e->unsent)
-            s->n_unsent--;
-        e->unsent = false;
-        return true;
-    }
+    if (ok != !e->unsent)
+        s->n_unsent += ok ? (size_t)-1 : 1;
+    e->unsent = !ok;
+    return ok;
+}
+
+/* A (re)connection completed: what was sent on an earlier connection and not ACKed may be
+   lost, so every pending message is sent again, in order (the rrdwriter drops duplicates). */
+static void s_on_connected(dp_sink_t *s)
+{
     for (s_entry_t *x = zlistx_first(s->order); x; x = zlistx_next(s->order))
         x->unsent = true;
     s->n_unsent = zlistx_size(s->order);
-    return false;
 }
 
 static void s_ack(dp_sink_t *s, uint64_t id)
@@ -156,10 +158,25 @@ static void s_send_unsent(dp_sink_t *s)
             break;
 }
 
+static void s_read_monitor(dp_sink_t *s)
+{
+    zmq_pollitem_t item = {zsock_resolve(s->monitor), 0, ZMQ_POLLIN, 0};
+    bool connected = false;
+    while (zmq_poll(&item, 1, 0) > 0) {
+        dp_zmq_event_t ev;
+        if (dp_zmq_monitor_recv(s->monitor, &ev) == 0 &&
+            ev.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            connected = true;
+    }
+    if (connected)
+        s_on_connected(s);
+}
+
 static void s_resend_due(dp_sink_t *s)
 {
     int64_t now = dp_time_mono_ms();
     s_entry_t *e;
+    s_read_monitor(s);
     s_send_unsent(s);
     while ((e = zlistx_first(s->order)) != NULL && now - e->sent_ms >= s->resend_ms) {
         s_transmit(s, e);
@@ -173,6 +190,15 @@ static int s_on_readable(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop, (void)sock;
     s_drain_socket(arg);
+    return 0;
+}
+
+static int s_on_monitor(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop, (void)sock;
+    dp_sink_t *s = arg;
+    s_read_monitor(s);
+    s_send_unsent(s);
     return 0;
 }
 
@@ -212,8 +238,11 @@ dp_sink_t *dp_sink_new(zloop_t *loop, const char *endpoint, const dp_zmq_keys_t 
     zhashx_set_destructor(s->by_id, s_entry_free);
     s->order = zlistx_new();
     s->sock = dp_zmq_client(ZMQ_DEALER, endpoint, keys, err);
-    if (!s->sock || zloop_reader(loop, s->sock, s_on_readable, s) != 0) {
-        if (s->sock)
+    if (s->sock)
+        s->monitor = dp_zmq_monitor(s->sock, err);
+    if (!s->sock || !s->monitor || zloop_reader(loop, s->sock, s_on_readable, s) != 0 ||
+        zloop_reader(loop, s->monitor, s_on_monitor, s) != 0) {
+        if (s->sock && s->monitor)
             dp_err_set(err, DP_ERR_INTERNAL, "sink: cannot register with the loop");
         dp_sink_destroy(&s);
         return NULL;
@@ -230,6 +259,11 @@ void dp_sink_destroy(dp_sink_t **p)
     dp_sink_t *s = *p;
     if (s->sock)
         zloop_reader_end(s->loop, s->sock);
+    if (s->monitor) {
+        zloop_reader_end(s->loop, s->monitor);
+        zmq_socket_monitor(zsock_resolve(s->sock), NULL, 0);
+    }
+    zsock_destroy(&s->monitor);
     if (s->timer_id >= 0)
         zloop_timer_end(s->loop, s->timer_id);
     zsock_destroy(&s->sock);

@@ -1,11 +1,14 @@
 /*  dp_trace.h - per-device job trace in Redis, read by `distpoll trace HOST`
     Each stage stamps its step of a device's current job into the hash dp:trace:<device_id>
     (kept DP_TRACE_TTL_MS after the last stamp). The scheduler starts a trace when it emits a
-    job (dp_trace_begin, which replaces the previous one); workers and the rrdwriter stamp it
-    with dp_trace_mark_job, which is ignored when the trace already belongs to another job, so
-    a late stage of an old job cannot pollute the new one. Stamps are one Redis round trip;
-    failures are ignored by the caller's logic but counted (dp_trace_failures). Thread-safe as
-    far as the given dp_redis_t is (one per thread).
+    job (dp_trace_begin); workers and the rrdwriter stamp it with dp_trace_mark_job. Job ids
+    grow (epoch << 32 | sequence), so the trace always follows the newest job: a stamp of an
+    older job is ignored (a late stage of an old job cannot pollute the new one), and a stamp
+    of a newer job replaces the trace. So stamps commute: a worker's stamp that reaches Redis
+    before the scheduler's begin of the same job is kept. Each call is one Redis round trip; a
+    dp_trace_batch_t queues many stamps and sends them in one (the scheduler's and workers'
+    way at hundreds of jobs per second). Failures are ignored by the caller's logic but counted
+    (dp_trace_failures). Thread-safe as far as the given dp_redis_t is (one per thread).
     SPDX-License-Identifier: MIT */
 #ifndef DP_TRACE_H
 #define DP_TRACE_H
@@ -50,8 +53,10 @@ const char *dp_trace_field_help(dp_trace_field_t f);
 /* Writes "dp:trace:<device_id>" into buf (DP_TRACE_KEY_MAX bytes suffice). */
 void dp_trace_key(uint64_t device_id, char *buf, size_t size);
 
-/* Starts the trace of a new job: replaces the hash with job_id, kind, epoch, scheduled_by =
-   node and scheduled_ms = now. Returns 0, or -1 (counted; err set when err is not NULL). */
+/* Starts the trace of a new job: stamps job_id, kind, epoch, scheduled_by = node and
+   scheduled_ms = now into a hash emptied of any older job (stamps of this job already there
+   are kept; a newer job's trace is left alone). Returns 0, or -1 (counted; err set when err
+   is not NULL). */
 int dp_trace_begin(dp_redis_t *r, uint64_t device_id, uint64_t job_id, const char *kind,
                    uint64_t epoch, const char *node, dp_err_t *err);
 
@@ -60,14 +65,51 @@ int dp_trace_begin(dp_redis_t *r, uint64_t device_id, uint64_t job_id, const cha
 int dp_trace_mark(dp_redis_t *r, uint64_t device_id, const char *field, const char *value_fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Sets one field only when the trace belongs to job_id (or has no job yet: then job_id is
-   stamped too). Returns 1 when written, 0 when the trace is another job's, -1 on a Redis
-   error (counted). */
+/* Sets one field only when the trace belongs to job_id, to an older job (the hash is emptied
+   first) or to none (job_id is stamped too). Returns 1 when written, 0 when the trace is a
+   newer job's, -1 on a Redis error (counted). */
 int dp_trace_mark_job(dp_redis_t *r, uint64_t device_id, uint64_t job_id, const char *field,
                       const char *value_fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Stamps written and stamps that failed (Redis down, ...) in this process so far. */
+/* Stamps written and stamps that failed (Redis down, batch full, ...) in this process so far. */
 uint64_t dp_trace_marks(void);
 uint64_t dp_trace_failures(void);
+
+// ---------------------------------------------------------------------------- batches
+
+#define DP_TRACE_BATCH_MAX   4096 /* stamps a batch holds; more are dropped (counted as failures) */
+#define DP_TRACE_BATCH_EVAL  256  /* stamps sent per EVAL */
+#define DP_TRACE_BATCH_PAIRS 8    /* fields one stamp holds (merged stamps of a job) */
+
+/* Stamps queued in memory and sent together: one EVAL (one round trip) per
+   DP_TRACE_BATCH_EVAL stamps, with the same effect as the single calls in queue order. Values
+   are formatted (and times taken) when queued, so a late flush does not skew the trace.
+   Consecutive stamps of the same device and job merge into one. Single-threaded. */
+typedef struct dp_trace_batch dp_trace_batch_t;
+
+/* Creates an empty batch. Caller owns result; free with dp_trace_batch_destroy. */
+dp_trace_batch_t *dp_trace_batch_new(void);
+
+/* Frees the batch and drops what it holds (not counted). NULL-safe; sets *p to NULL. */
+void dp_trace_batch_destroy(dp_trace_batch_t **p);
+
+/* Queues dp_trace_begin (scheduled_ms = now). Returns 0, or -1 when the batch is full (the
+   stamp is dropped and counted as a failure). */
+int dp_trace_batch_begin(dp_trace_batch_t *b, uint64_t device_id, uint64_t job_id, const char *kind,
+                         uint64_t epoch, const char *node);
+
+/* Queues dp_trace_mark_job (job_id 0: any job, like dp_trace_mark). Returns 0, or -1 when the
+   batch is full (dropped, counted). */
+int dp_trace_batch_mark_job(dp_trace_batch_t *b, uint64_t device_id, uint64_t job_id,
+                            const char *field, const char *value_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Stamps queued (after merging). */
+size_t dp_trace_batch_pending(const dp_trace_batch_t *b);
+
+/* Sends every queued stamp over r and empties the batch. Returns the stamps written (those of
+   an older job than the trace's are not), or -1 when Redis failed (the stamps not sent are
+   dropped and counted; err set when not NULL). An empty batch costs nothing. */
+int dp_trace_batch_flush(dp_trace_batch_t *b, dp_redis_t *r, dp_err_t *err);
 
 #endif

@@ -54,7 +54,7 @@ static const char *s_sql_proc_upsert =
     " deleted = 0";
 static const char *s_sql_proc_gone =
     "UPDATE processors SET deleted = 1 WHERE device_id = ? AND processor_type = 'hr'"
-    " AND deleted = 0 AND NOT JSON_CONTAINS(?, CAST(processor_index AS CHAR))";
+    " AND deleted = 0 AND NOT JSON_CONTAINS(?, JSON_QUOTE(processor_index))";
 static const char *s_sql_stor_upsert =
     "INSERT INTO storage (device_id, storage_mib, storage_index, storage_type, storage_descr,"
     " storage_units, storage_size, storage_used, storage_free, storage_perc, deleted)"

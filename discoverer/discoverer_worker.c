@@ -51,7 +51,9 @@ struct s_job {
     bool ran[S_WALKS]; /* walk started */
     char detail[S_WALKS][DP_SNMP_DETAIL_MAX];
     int walks;                      /* walks running */
-    bool budget_hit;                /* the session was closed at the deadline */
+    bool budget_hit;                /* answered at the deadline with what had completed */
+    bool zombie;                    /* answered; walks still running are left to end (see
+                                       s_check_budgets), their values ignored */
     int64_t t0_ms, wall0_ms;        /* start (mono, wall) */
     int64_t deadline_ms, budget_ms; /* mono deadline and the budget it came from */
     s_job_t *prev, *next;           /* active list */
@@ -253,11 +255,11 @@ static void s_note(discoverer_worker_t *w, const s_job_t *j, const discoverer_re
                 why ? "\"" : "");
 }
 
-//  Every walk ended: detect the OS, write, finish the claim, answer. Frees j.
-static void s_finish(s_job_t *j)
+//  Detects the OS, writes what completed, finishes the claim and answers. Walks still running
+//  count as cancelled by the time budget.
+static void s_complete(s_job_t *j)
 {
     discoverer_worker_t *w = j->w;
-    dp_snmp_close(&j->sess);
     (*w->sh->inflight)--;
     const dp_msg_job_t *job = &j->job->job;
     int64_t took = dp_time_mono_ms() - j->t0_ms;
@@ -310,7 +312,13 @@ static void s_finish(s_job_t *j)
         s_reply(w, job->job_id, status, r.reachable ? r.error : reason, took);
     }
     discoverer_os_unref(&rules);
-    s_job_free(w, j);
+}
+
+//  Every walk ended: complete the job and free it.
+static void s_finish(s_job_t *j)
+{
+    s_complete(j);
+    s_job_free(j->w, j);
 }
 
 //  --------------------------------------------------------------------------
@@ -321,7 +329,8 @@ static void s_on_var(void *arg, int col, const oid *idx, size_t idx_len,
 {
     (void)at_ms;
     s_wctx_t *c = arg;
-    discoverer_inv_take(&c->j->inv, discoverer_walkdef(c->which), col, idx, idx_len, v);
+    if (!c->j->zombie)
+        discoverer_inv_take(&c->j->inv, discoverer_walkdef(c->which), col, idx, idx_len, v);
 }
 
 static void s_on_done(void *arg, dp_snmp_status_t st, const char *detail);
@@ -360,6 +369,11 @@ static void s_on_done(void *arg, dp_snmp_status_t st, const char *detail)
 {
     s_wctx_t *c = arg;
     s_job_t *j = c->j;
+    if (j->zombie) {
+        if (--j->walks == 0)
+            s_job_free(j->w, j); /* nothing in flight any more: the session closes safely */
+        return;
+    }
     j->st[c->which] = st;
     snprintf(j->detail[c->which], sizeof j->detail[c->which], "%s", detail ? detail : "");
     if (--j->walks > 0)
@@ -401,19 +415,28 @@ static void s_begin(s_job_t *j)
         s_finish(j);
 }
 
-//  Closes the sessions of discoveries past their deadline (their walks end cancelled).
+//  Answers the discoveries past their deadline with what completed. Their running walks are
+//  not cut by closing the session: net-snmp's snmp_sess_close calls back the request in flight
+//  with the walk dp_snmp has already freed (reported); they are left to end, values ignored.
 static void s_check_budgets(discoverer_worker_t *w)
 {
     int64_t now = dp_time_mono_ms();
-    for (s_job_t *j = w->active; j; j = j->next)
-        if (j->sess && now >= j->deadline_ms && !j->budget_hit) {
-            j->budget_hit = true;
-            (*w->sh->budget_exceeded)++;
-            dp_log_warn("discovery time budget exceeded",
-                        "device_id=%" PRIu64 " budget_ms=%" PRId64 " ports_so_far=%d",
-                        j->job->job.device_id, j->budget_ms, j->inv.nports);
-            dp_snmp_close(&j->sess);
-        }
+    s_job_t *next;
+    for (s_job_t *j = w->active; j; j = next) {
+        next = j->next;
+        if (j->zombie || j->budget_hit || now < j->deadline_ms)
+            continue;
+        j->budget_hit = true;
+        (*w->sh->budget_exceeded)++;
+        dp_log_warn("discovery time budget exceeded",
+                    "device_id=%" PRIu64 " budget_ms=%" PRId64 " ports_so_far=%d",
+                    j->job->job.device_id, j->budget_ms, j->inv.nports);
+        s_complete(j);
+        if (j->walks > 0)
+            j->zombie = true;
+        else
+            s_job_free(w, j);
+    }
 }
 
 //  Milliseconds until the earliest deadline (-1: none).
@@ -421,7 +444,7 @@ static long s_next_deadline(const discoverer_worker_t *w)
 {
     int64_t now = dp_time_mono_ms(), best = -1;
     for (const s_job_t *j = w->active; j; j = j->next)
-        if (j->sess && !j->budget_hit) {
+        if (!j->zombie && !j->budget_hit) {
             int64_t left = j->deadline_ms > now ? j->deadline_ms - now : 0;
             if (best < 0 || left < best)
                 best = left;
@@ -587,8 +610,10 @@ static void s_teardown(discoverer_worker_t *w)
 {
     while (w->active) {
         s_job_t *j = w->active;
-        s_claim_end(w, &j->job->job, false);
-        (*w->sh->inflight)--;
+        if (!j->zombie) {
+            s_claim_end(w, &j->job->job, false);
+            (*w->sh->inflight)--;
+        }
         s_job_free(w, j);
     }
     dp_snmp_destroy(&w->snmp);

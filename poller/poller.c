@@ -92,9 +92,10 @@ static char *s_worker_msg(poller_t *self, zmsg_t *msg)
     char *text = NULL;
     if (cmd && strcmp(cmd, "DONE") == 0) {
         zframe_t *f = zmsg_pop(msg);
-        poller_done_t done;
-        if (f && zframe_size(f) == sizeof done) {
-            memcpy(&done, zframe_data(f), sizeof done);
+        size_t n = f ? zframe_size(f) / sizeof(poller_done_t) : 0;
+        for (size_t i = 0; i < n; i++) {
+            poller_done_t done;
+            memcpy(&done, zframe_data(f) + i * sizeof done, sizeof done);
             s_on_done(self, &done);
         }
         zframe_destroy(&f);

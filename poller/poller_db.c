@@ -6,6 +6,7 @@
 #include "dp_log.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +28,13 @@ typedef struct {
     bool have_uptime;
     uint64_t uptime_s;
     int64_t last_polled_ms; /* -1 unknown */
+    uint64_t epoch;         /* poll_epoch */
+    bool sysname_same;      /* stored sysName equals the polled one */
 } s_prevdev_t;
 
 struct poller_db {
     dp_db_t *db;
-    char upsert_sql[S_SQL_MAX];
+    char upsert_head[S_SQL_MAX], upsert_tail[S_SQL_MAX];
     s_buf_t json, del;
     int *order; /* item indices sorted by device_id */
     s_prevdev_t *prevdev;
@@ -40,9 +43,10 @@ struct poller_db {
     size_t cap_items, cap_prev;
 };
 
+/* Locks the batch's device rows for the transaction (the epoch fence is decided on them). */
 static const char *s_sql_devices_prev =
-    "SELECT device_id, uptime, last_polled FROM devices WHERE device_id IN"
-    " (SELECT c0 FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$')) j)";
+    "SELECT device_id, uptime, last_polled, poll_epoch, sysName FROM devices WHERE device_id IN"
+    " (SELECT c0 FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$')) j) FOR UPDATE";
 static const char *s_sql_ports_prev =
     "SELECT device_id, ifIndex, port_id, deleted, poll_time, ifHC, ifInOctets, ifOutOctets,"
     " ifInUcastPkts, ifOutUcastPkts, ifInErrors, ifOutErrors, ifInDiscards, ifOutDiscards,"
@@ -55,31 +59,42 @@ static const char *s_sql_ports_new =
 static const char *s_sql_ports_del =
     "UPDATE ports SET deleted = 1 WHERE port_id IN"
     " (SELECT c0 FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 INT UNSIGNED PATH '$')) j)";
-static const char *s_sql_dev_up =
-    "UPDATE devices SET status = 1, status_reason = '', last_polled = ?,"
-    " last_polled_timetaken = ?, uptime = ?, sysName = COALESCE(?, sysName), poll_epoch = ?"
-    " WHERE device_id = ? AND poll_epoch <= ?";
-static const char *s_sql_dev_down = "UPDATE devices SET status = 0, status_reason = ?,"
-                                    " poll_epoch = ? WHERE device_id = ? AND poll_epoch <= ?";
-static const char *s_sql_procs =
+/* Every row exists (locked above); hostname '' only satisfies NOT NULL for the parser. */
+static const char *s_sql_dev_head =
+    "INSERT INTO devices (device_id, hostname, status, status_reason, last_polled,"
+    " last_polled_timetaken, uptime, poll_epoch) VALUES ";
+static const char *s_sql_dev_tail =
+    " ON DUPLICATE KEY UPDATE status = VALUES(status), status_reason = VALUES(status_reason),"
+    " last_polled = IF(VALUES(status) = 1, VALUES(last_polled), last_polled),"
+    " last_polled_timetaken = IF(VALUES(status) = 1, VALUES(last_polled_timetaken),"
+    " last_polled_timetaken), uptime = IF(VALUES(status) = 1, VALUES(uptime), uptime),"
+    " poll_epoch = VALUES(poll_epoch)";
+static const char *s_sql_sysname = "UPDATE devices SET sysName = ? WHERE device_id = ?";
+static const char *s_sql_procs_head =
     "INSERT INTO processors (device_id, hrDeviceIndex, processor_index, processor_type,"
-    " processor_descr, processor_usage, updated_at, deleted)"
-    " SELECT c0, c1, c1, 'hr', 'Processor', c2, UTC_TIMESTAMP(3), 0 FROM JSON_TABLE(?, '$[*]'"
-    " COLUMNS(c0 BIGINT UNSIGNED PATH '$[0]', c1 INT UNSIGNED PATH '$[1]', c2 DOUBLE PATH"
-    " '$[2]')) j ON DUPLICATE KEY UPDATE processor_usage = VALUES(processor_usage),"
+    " processor_descr, processor_usage, updated_at, deleted) VALUES ";
+static const char *s_sql_procs_tail =
+    " ON DUPLICATE KEY UPDATE processor_usage = VALUES(processor_usage),"
     " updated_at = VALUES(updated_at), deleted = 0";
-static const char *s_sql_storage =
-    "INSERT INTO storage (device_id, storage_mib, storage_index, storage_type, storage_descr,"
-    " storage_units, storage_size, storage_used, storage_free, storage_perc, updated_at,"
-    " deleted) SELECT c0, 'hrstorage', c1, c2, c3, c4, c5, c6, c7, c8, UTC_TIMESTAMP(3), 0"
-    " FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$[0]', c1 INT UNSIGNED PATH"
-    " '$[1]', c2 VARCHAR(64) PATH '$[2]', c3 VARCHAR(255) PATH '$[3]', c4 INT UNSIGNED PATH"
-    " '$[4]', c5 BIGINT UNSIGNED PATH '$[5]', c6 BIGINT UNSIGNED PATH '$[6]', c7 BIGINT"
-    " UNSIGNED PATH '$[7]', c8 DOUBLE PATH '$[8]')) j ON DUPLICATE KEY UPDATE"
-    " storage_type = VALUES(storage_type), storage_descr = VALUES(storage_descr),"
+static const char *s_sql_storage_head =
+    "INSERT INTO storage (device_id, storage_mib, storage_index, storage_type, storage_units,"
+    " storage_size, storage_used, storage_free, storage_perc, updated_at, deleted) VALUES ";
+static const char *s_sql_storage_tail =
+    " ON DUPLICATE KEY UPDATE storage_type = VALUES(storage_type),"
     " storage_units = VALUES(storage_units), storage_size = VALUES(storage_size),"
     " storage_used = VALUES(storage_used), storage_free = VALUES(storage_free),"
     " storage_perc = VALUES(storage_perc), updated_at = VALUES(updated_at), deleted = 0";
+/* Text the device sent goes only through these prepared statements (one JSON parameter). */
+static const char *s_sql_port_names =
+    "UPDATE ports p JOIN JSON_TABLE(?, '$[*]' COLUMNS(c0 INT UNSIGNED PATH '$[0]', c1"
+    " VARCHAR(255) PATH '$[1]', c2 VARCHAR(255) PATH '$[2]', c3 VARCHAR(255) PATH '$[3]', c4"
+    " VARCHAR(64) PATH '$[4]')) j ON p.port_id = j.c0 SET p.ifName = COALESCE(j.c1, p.ifName),"
+    " p.ifDescr = COALESCE(j.c2, p.ifDescr), p.ifAlias = COALESCE(j.c3, p.ifAlias),"
+    " p.ifType = COALESCE(j.c4, p.ifType)";
+static const char *s_sql_storage_names =
+    "UPDATE storage s JOIN JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$[0]', c1 INT"
+    " UNSIGNED PATH '$[1]', c2 VARCHAR(255) PATH '$[2]')) j ON s.device_id = j.c0 AND"
+    " s.storage_mib = 'hrstorage' AND s.storage_index = j.c1 SET s.storage_descr = j.c2";
 
 //  --------------------------------------------------------------------------
 //  Text helpers
@@ -197,65 +212,40 @@ void poller_db_time_text(int64_t wall_ms, char *out, size_t size)
 //  --------------------------------------------------------------------------
 //  Setup
 
+//  The hot per-poll port upsert: "INSERT INTO ports (cols) VALUES " + rows + this suffix.
 static void s_build_upsert(poller_db_t *db)
 {
-    s_buf_t cols = {0}, jt = {0}, upd = {0};
-    static const char *const head[] = {"port_id",       "device_id", "ifIndex",   "ifSpeed",
-                                       "ifAdminStatus", "ifOperStatus", "ifHC",   "poll_time",
+    s_buf_t cols = {0}, upd = {0};
+    static const char *const head[] = {"port_id",       "device_id",    "ifIndex",  "ifSpeed",
+                                       "ifAdminStatus", "ifOperStatus", "ifHC",     "poll_time",
                                        "poll_prev",     "poll_period"};
-    static const char *const head_type[] = {
-        "INT UNSIGNED", "BIGINT UNSIGNED", "INT UNSIGNED", "BIGINT UNSIGNED", "VARCHAR(16)",
-        "VARCHAR(16)",  "SMALLINT UNSIGNED", "DATETIME(3)", "DATETIME(3)",    "DOUBLE"};
-    int k = 0;
-    for (int i = 0; i < 10; i++, k++) {
+    for (int i = 0; i < 10; i++)
         s_printf(&cols, "%s%s", i ? "," : "", head[i]);
-        s_printf(&jt, "%sc%d %s PATH '$[%d]'", i ? "," : "", k, head_type[i], k);
-    }
     for (int c = 0; c < POLLER_CTR_COUNT; c++) {
         const char *n = poller_ctr_column(c);
-        bool main = c < POLLER_CTR_MAIN;
-        if (main) {
+        if (c < POLLER_CTR_MAIN) {
             s_printf(&cols, ",%s,%s_prev,%s_delta,%s_rate", n, n, n, n);
-            s_printf(&upd, "ports.%s=VALUES(%s),ports.%s_prev=VALUES(%s_prev),"
-                           "ports.%s_delta=VALUES(%s_delta),ports.%s_rate=VALUES(%s_rate),",
+            s_printf(&upd, "%s=VALUES(%s),%s_prev=VALUES(%s_prev),%s_delta=VALUES(%s_delta),"
+                           "%s_rate=VALUES(%s_rate),",
                      n, n, n, n, n, n, n, n);
-            s_printf(&jt, ",c%d BIGINT UNSIGNED PATH '$[%d]',c%d BIGINT UNSIGNED PATH '$[%d]'",
-                     k, k, k + 1, k + 1);
-            s_printf(&jt, ",c%d BIGINT UNSIGNED PATH '$[%d]',c%d DOUBLE PATH '$[%d]'", k + 2,
-                     k + 2, k + 3, k + 3);
-            k += 4;
         } else {
             s_printf(&cols, ",%s,%s_rate", n, n);
-            s_printf(&upd, "ports.%s=VALUES(%s),ports.%s_rate=VALUES(%s_rate),", n, n, n, n);
-            s_printf(&jt, ",c%d BIGINT UNSIGNED PATH '$[%d]',c%d DOUBLE PATH '$[%d]'", k, k,
-                     k + 1, k + 1);
-            k += 2;
+            s_printf(&upd, "%s=VALUES(%s),%s_rate=VALUES(%s_rate),", n, n, n, n);
         }
     }
-    static const char *const tail[] = {"ifName", "ifDescr", "ifAlias", "ifType"};
-    static const char *const tail_type[] = {"VARCHAR(255)", "VARCHAR(255)", "VARCHAR(255)",
-                                            "VARCHAR(64)"};
-    for (int i = 0; i < 4; i++, k++) {
-        s_printf(&cols, ",%s", tail[i]);
-        s_printf(&jt, ",c%d %s PATH '$[%d]'", k, tail_type[i], k);
-        s_printf(&upd, "ports.%s=COALESCE(VALUES(%s),ports.%s),", tail[i], tail[i], tail[i]);
-    }
-    snprintf(db->upsert_sql, sizeof db->upsert_sql,
-             "INSERT INTO ports (%s,deleted) SELECT j.*, 0 FROM JSON_TABLE(?, '$[*]' COLUMNS(%s))"
-             " j ON DUPLICATE KEY UPDATE"
-             " ports.ifSpeed_prev=IF(ports.ifSpeed<=>VALUES(ifSpeed),ports.ifSpeed_prev,"
-             "ports.ifSpeed),ports.ifSpeed=VALUES(ifSpeed),"
-             "ports.ifAdminStatus_prev=IF(ports.ifAdminStatus<=>VALUES(ifAdminStatus),"
-             "ports.ifAdminStatus_prev,ports.ifAdminStatus),"
-             "ports.ifAdminStatus=VALUES(ifAdminStatus),"
-             "ports.ifOperStatus_prev=IF(ports.ifOperStatus<=>VALUES(ifOperStatus),"
-             "ports.ifOperStatus_prev,ports.ifOperStatus),ports.ifOperStatus=VALUES(ifOperStatus),"
-             "ports.ifHC=VALUES(ifHC),ports.poll_time=VALUES(poll_time),"
-             "ports.poll_prev=VALUES(poll_prev),ports.poll_period=VALUES(poll_period),"
-             "%sports.deleted=0",
-             cols.p, jt.p, upd.p);
+    snprintf(db->upsert_head, sizeof db->upsert_head, "INSERT INTO ports (%s,deleted) VALUES ",
+             cols.p);
+    snprintf(db->upsert_tail, sizeof db->upsert_tail,
+             " ON DUPLICATE KEY UPDATE"
+             " ifSpeed_prev=IF(ifSpeed<=>VALUES(ifSpeed),ifSpeed_prev,ifSpeed),"
+             "ifSpeed=VALUES(ifSpeed),ifAdminStatus_prev=IF(ifAdminStatus<=>VALUES(ifAdminStatus),"
+             "ifAdminStatus_prev,ifAdminStatus),ifAdminStatus=VALUES(ifAdminStatus),"
+             "ifOperStatus_prev=IF(ifOperStatus<=>VALUES(ifOperStatus),ifOperStatus_prev,"
+             "ifOperStatus),ifOperStatus=VALUES(ifOperStatus),ifHC=VALUES(ifHC),"
+             "poll_time=VALUES(poll_time),poll_prev=VALUES(poll_prev),"
+             "poll_period=VALUES(poll_period),%sdeleted=0",
+             upd.p);
     free(cols.p);
-    free(jt.p);
     free(upd.p);
 }
 
@@ -426,13 +416,13 @@ static int s_find(poller_db_t *db, const poller_item_t *items, int n, uint64_t d
 }
 
 //  JSON array of the ids of up items.
-static void s_ids_json(poller_db_t *db, const poller_item_t *items, int n)
+static void s_ids_json(poller_db_t *db, const poller_item_t *items, int n, bool up_only)
 {
     s_reset(&db->json);
     s_printf(&db->json, "[");
     bool first = true;
     for (int i = 0; i < n; i++)
-        if (items[i].up) {
+        if (items[i].up || !up_only) {
             s_printf(&db->json, "%s%" PRIu64, first ? "" : ",", items[i].poll->device_id);
             first = false;
         }
@@ -455,6 +445,10 @@ static int s_load_prevdev(poller_db_t *db, poller_item_t *items, int n, dp_err_t
         pd->have_uptime = !dp_db_col_is_null(q, 1);
         pd->uptime_s = dp_db_col_uint(q, 1);
         pd->last_polled_ms = dp_db_col_is_null(q, 2) ? -1 : dp_db_col_time_ms(q, 2);
+        pd->epoch = dp_db_col_uint(q, 3);
+        const char *sn = dp_db_col_str(q, 4);
+        const poller_poll_t *poll = items[i].poll;
+        pd->sysname_same = !poll->have_sysname || (sn && strcmp(sn, poll->sysname) == 0);
     }
     return 0;
 }
@@ -529,44 +523,94 @@ static int s_insert_new_ports(poller_db_t *db, const poller_item_t *items, int n
     return rc;
 }
 
+//  Appends raw bytes (the hot row builder avoids printf: it dominated the poller's CPU).
+static void s_put(s_buf_t *b, const char *s, size_t n)
+{
+    if (s_reserve(&b->p, &b->len, &b->cap, n) != 0)
+        abort();
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+//  Writes v in decimal at the end of tmp (size >= 21); returns the first digit.
+static char *s_u64_text(uint64_t v, char *end)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
 static void s_opt_u64(s_buf_t *b, bool have, uint64_t v)
 {
+    char tmp[24];
+    char *end = tmp + sizeof tmp, *p = s_u64_text(v, end);
+    *--p = ',';
     if (have)
-        s_printf(b, ",%" PRIu64, v);
+        s_put(b, p, (size_t)(end - p));
     else
-        s_printf(b, ",null");
+        s_put(b, ",NULL", 5);
 }
 
+//  A rate with 3 decimals (plenty for units per second); %.17g where that would not fit.
 static void s_opt_double(s_buf_t *b, bool have, double v)
 {
-    if (have)
+    if (!have || !isfinite(v)) {
+        s_put(b, ",NULL", 5);
+        return;
+    }
+    if (v < 0 || v >= 1e15) {
         s_printf(b, ",%.17g", v);
-    else
-        s_printf(b, ",null");
+        return;
+    }
+    uint64_t m = (uint64_t)(v * 1000.0 + 0.5);
+    char tmp[32];
+    char *end = tmp + sizeof tmp, *p = end;
+    for (int i = 0; i < 3; i++, m /= 10)
+        *--p = (char)('0' + m % 10);
+    *--p = '.';
+    p = s_u64_text(m, p);
+    *--p = ',';
+    s_put(b, p, (size_t)(end - p));
 }
 
-//  One port row of the upsert (see s_build_upsert for the column order).
+//  A constant word (status names) or NULL, quoted for SQL. Only ever called with strings from
+//  the fixed tables of poller_modules.c, never with text a device sent.
+static void s_const_str(s_buf_t *b, const char *word)
+{
+    if (word)
+        s_printf(b, ",'%s'", word);
+    else
+        s_printf(b, ",NULL");
+}
+
+//  One port row of the upsert (column order in s_build_upsert). Every value is a number, NULL,
+//  a time we formatted or a constant word: this text is safe to send as SQL.
 static void s_port_row(s_buf_t *b, const poller_item_t *it, const poller_port_t *p,
-                       const poller_prev_t *pv)
+                       const poller_prev_t *pv, const char *now)
 {
     poller_rate_t r[POLLER_CTR_COUNT];
     poller_port_rates(pv, p, it->poll->at_ms, it->rebooted, r);
-    char now[32], prev[32], tbuf[16];
-    poller_db_time_text(it->poll->at_ms, now, sizeof now);
-    const char *admin = poller_if_status_name(p->admin), *oper = poller_if_status_name(p->oper);
+    static _Thread_local int64_t prev_ms = -1;
+    static _Thread_local char prev[32];
     uint64_t speed = poller_port_speed(p);
-    s_printf(b, "[%u,%" PRIu64 ",%u", p->port_id, it->poll->device_id, p->if_index);
+    s_printf(b, "(%u,%" PRIu64 ",%u", p->port_id, it->poll->device_id, p->if_index);
     s_opt_u64(b, speed > 0, speed);
-    s_printf(b, ",");
-    s_json_str(b, admin);
-    s_printf(b, ",");
-    s_json_str(b, oper);
-    s_printf(b, ",%u,\"%s\"", poller_port_hc_mask(p), now);
+    s_const_str(b, poller_if_status_name(p->admin));
+    s_const_str(b, poller_if_status_name(p->oper));
+    s_printf(b, ",%u,'%s'", poller_port_hc_mask(p), now);
     if (pv->valid && pv->at_ms < it->poll->at_ms) {
-        poller_db_time_text(pv->at_ms, prev, sizeof prev);
-        s_printf(b, ",\"%s\",%.3f", prev, (it->poll->at_ms - pv->at_ms) / 1000.0);
+        if (pv->at_ms != prev_ms) { /* usually the same for every port of a device */
+            poller_db_time_text(pv->at_ms, prev, sizeof prev);
+            prev_ms = pv->at_ms;
+        }
+        s_printf(b, ",'%s'", prev);
+        s_opt_double(b, true, (it->poll->at_ms - pv->at_ms) / 1000.0);
     } else {
-        s_printf(b, ",null,null");
+        s_printf(b, ",NULL,NULL");
     }
     for (int c = 0; c < POLLER_CTR_COUNT; c++) {
         s_opt_u64(b, r[c].have_value, r[c].value);
@@ -576,14 +620,14 @@ static void s_port_row(s_buf_t *b, const poller_item_t *it, const poller_port_t 
         }
         s_opt_double(b, r[c].have_rate, r[c].rate);
     }
-    const char *vals[4] = {p->have_name ? p->name : NULL, p->have_descr ? p->descr : NULL,
-                           p->have_alias ? p->alias : NULL,
-                           p->if_type ? poller_if_type_name(p->if_type, tbuf, sizeof tbuf) : NULL};
-    for (int i = 0; i < 4; i++) {
-        s_printf(b, ",");
-        s_json_str(b, vals[i]);
-    }
-    s_printf(b, "]");
+    s_printf(b, ",0)");
+}
+
+//  Runs head + rows + tail as one statement.
+static int s_exec_rows(poller_db_t *db, s_buf_t *b, const char *tail, dp_err_t *err)
+{
+    s_printf(b, "%s", tail);
+    return dp_db_exec_sql(db->db, b->p, err);
 }
 
 static int s_exec_json(poller_db_t *db, const char *sql, s_buf_t *b, dp_err_t *err)
@@ -598,29 +642,62 @@ static int s_write_ports(poller_db_t *db, const poller_item_t *items, int n, dp_
     s_buf_t *b = &db->json;
     int rows = 0;
     s_reset(b);
-    s_printf(b, "[");
+    s_printf(b, "%s", db->upsert_head);
     for (int i = 0; i < n; i++) {
         if (!items[i].up || items[i].stale)
             continue;
         const poller_poll_t *poll = items[i].poll;
+        char now[32];
+        poller_db_time_text(poll->at_ms, now, sizeof now);
         for (int k = 0; k < poll->nports; k++) {
             if (poll->ports[k].port_id == 0)
                 continue;
             if (rows++ > 0)
-                s_printf(b, ",");
-            s_port_row(b, &items[i], &poll->ports[k], &db->prev[db->prev_off[i] + k]);
+                s_put(b, ",", 1);
+            s_port_row(b, &items[i], &poll->ports[k], &db->prev[db->prev_off[i] + k], now);
             if (rows == S_ROWS_CHUNK) {
-                if (s_exec_json(db, db->upsert_sql, b, err) != 0)
+                if (s_exec_rows(db, b, db->upsert_tail, err) != 0)
                     return -1;
                 rows = 0;
                 s_reset(b);
-                s_printf(b, "[");
+                s_printf(b, "%s", db->upsert_head);
             }
         }
     }
-    if (rows > 0 && s_exec_json(db, db->upsert_sql, b, err) != 0)
+    if (rows > 0 && s_exec_rows(db, b, db->upsert_tail, err) != 0)
         return -1;
     return 0;
+}
+
+//  ifName/ifDescr/ifAlias/ifType of the polls that walked them (device text: JSON parameter).
+static int s_write_port_names(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
+{
+    s_buf_t *b = &db->json;
+    s_reset(b);
+    s_printf(b, "[");
+    int rows = 0;
+    char tbuf[16];
+    for (int i = 0; i < n; i++) {
+        const poller_poll_t *poll = items[i].poll;
+        if (!items[i].up || items[i].stale || !poll->identity)
+            continue;
+        for (int k = 0; k < poll->nports; k++) {
+            const poller_port_t *p = &poll->ports[k];
+            if (p->port_id == 0)
+                continue;
+            const char *vals[4] = {
+                p->have_name ? p->name : NULL, p->have_descr ? p->descr : NULL,
+                p->have_alias ? p->alias : NULL,
+                p->if_type ? poller_if_type_name(p->if_type, tbuf, sizeof tbuf) : NULL};
+            s_printf(b, "%s[%u", rows++ ? "," : "", p->port_id);
+            for (int v = 0; v < 4; v++) {
+                s_printf(b, ",");
+                s_json_str(b, vals[v]);
+            }
+            s_printf(b, "]");
+        }
+    }
+    return rows > 0 ? s_exec_json(db, s_sql_port_names, b, err) : 0;
 }
 
 static const char *s_storage_type(int type)
@@ -643,58 +720,81 @@ static int s_write_host(poller_db_t *db, const poller_item_t *items, int n, dp_e
 {
     s_buf_t *b = &db->json;
     s_reset(b);
-    s_printf(b, "[");
+    s_printf(b, "%s", s_sql_procs_head);
     int rows = 0;
     for (int i = 0; i < n; i++)
         for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nprocs; k++)
-            s_printf(b, "%s[%" PRIu64 ",%u,%d]", rows++ ? "," : "", items[i].poll->device_id,
+            s_printf(b, "%s(%" PRIu64 ",%u,'%u','hr','Processor',%d,UTC_TIMESTAMP(3),0)",
+                     rows++ ? "," : "", items[i].poll->device_id, items[i].poll->procs[k].index,
                      items[i].poll->procs[k].index, items[i].poll->procs[k].load);
-    if (rows > 0 && s_exec_json(db, s_sql_procs, b, err) != 0)
+    if (rows > 0 && s_exec_rows(db, b, s_sql_procs_tail, err) != 0)
         return -1;
+    s_reset(b);
+    s_printf(b, "%s", s_sql_storage_head);
+    rows = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nstor; k++) {
+            const poller_stor_t *s = &items[i].poll->stor[k];
+            if ((s->have & 14) != 14 || s->used > s->size)
+                continue;
+            uint64_t size = s->size * s->units, used = s->used * s->units;
+            s_printf(b,
+                     "%s(%" PRIu64 ",'hrstorage',%u,'%s',%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                     ",%.2f,UTC_TIMESTAMP(3),0)",
+                     rows++ ? "," : "", items[i].poll->device_id, s->index,
+                     s_storage_type(s->type), s->units, size, used, size - used,
+                     size ? 100.0 * (double)used / (double)size : 0.0);
+        }
+    if (rows > 0 && s_exec_rows(db, b, s_sql_storage_tail, err) != 0)
+        return -1;
+    /* descriptions (device text) when the walk brought them */
     s_reset(b);
     s_printf(b, "[");
     rows = 0;
     for (int i = 0; i < n; i++)
         for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nstor; k++) {
             const poller_stor_t *s = &items[i].poll->stor[k];
-            if ((s->have & 30) != 30 || s->used > s->size)
+            if (!(s->have & 16) || !items[i].poll->identity)
                 continue;
-            uint64_t size = s->size * s->units, used = s->used * s->units;
-            s_printf(b, "%s[%" PRIu64 ",%u,\"%s\",", rows++ ? "," : "", items[i].poll->device_id,
-                     s->index, s_storage_type(s->type));
+            s_printf(b, "%s[%" PRIu64 ",%u,", rows++ ? "," : "", items[i].poll->device_id,
+                     s->index);
             s_json_str(b, s->descr);
-            s_printf(b, ",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.2f]", s->units, size, used,
-                     size - used, size ? 100.0 * (double)used / (double)size : 0.0);
+            s_printf(b, "]");
         }
-    if (rows > 0 && s_exec_json(db, s_sql_storage, b, err) != 0)
-        return -1;
-    return 0;
+    return rows > 0 ? s_exec_json(db, s_sql_storage_names, b, err) : 0;
 }
 
+//  One multi-row upsert for every device of the batch that the fence lets through (numbers,
+//  times and constant words only), plus a prepared UPDATE for each sysName that changed.
 static int s_write_devices(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
 {
-    dp_db_stmt_t *up = dp_db_cached(db->db, s_sql_dev_up, 0, err);
-    dp_db_stmt_t *down = dp_db_cached(db->db, s_sql_dev_down, 0, err);
-    if (!up || !down)
-        return -1;
+    s_buf_t *b = &db->json;
+    s_reset(b);
+    s_printf(b, "%s", s_sql_dev_head);
+    int rows = 0;
     for (int i = 0; i < n; i++) {
         poller_item_t *it = &items[i];
+        const s_prevdev_t *pd = &db->prevdev[i];
+        it->stale = !pd->found || pd->epoch > it->epoch;
+        if (it->stale)
+            continue;
         const poller_poll_t *poll = it->poll;
-        int rc;
-        dp_db_stmt_t *s;
-        if (it->up) {
-            s = up;
-            rc = dp_db_exec(up, err, "tdusuuu", poll->at_ms, it->took_s,
-                            (uint64_t)(poll->uptime_cs / 100),
-                            poll->have_sysname ? poll->sysname : NULL, it->epoch,
-                            poll->device_id, it->epoch);
-        } else {
-            s = down;
-            rc = dp_db_exec(down, err, "suuu", "snmp", it->epoch, poll->device_id, it->epoch);
-        }
-        if (rc != 0)
+        char now[32];
+        poller_db_time_text(it->up ? poll->at_ms : 0, now, sizeof now);
+        s_printf(b, "%s(%" PRIu64 ",'',%d,'%s','%s',%.3f,%u,%" PRIu64 ")", rows++ ? "," : "",
+                 poll->device_id, it->up ? 1 : 0, it->up ? "" : "snmp", now,
+                 it->took_s >= 0 && it->took_s < 1e9 ? it->took_s : 0.0, poll->uptime_cs / 100,
+                 it->epoch);
+    }
+    if (rows > 0 && s_exec_rows(db, b, s_sql_dev_tail, err) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const poller_poll_t *poll = items[i].poll;
+        if (items[i].stale || !items[i].up || db->prevdev[i].sysname_same)
+            continue;
+        dp_db_stmt_t *st = dp_db_cached(db->db, s_sql_sysname, 0, err);
+        if (!st || dp_db_exec(st, err, "su", poll->sysname, poll->device_id) != 0)
             return -1;
-        it->stale = dp_db_affected(s) == 0;
     }
     return 0;
 }
@@ -737,24 +837,29 @@ int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t
     }
     s_sort_items = items;
     qsort(db->order, (size_t)n, sizeof *db->order, s_cmp_item);
-    s_ids_json(db, items, n);
-    if (s_load_prevdev(db, items, n, err) != 0)
+    if (dp_db_begin(db->db, err) != 0)
         return -1;
-    int missing = s_load_ports(db, items, n, err);
+    s_ids_json(db, items, n, false);
+    int rc = s_load_prevdev(db, items, n, err);
+    int missing = 0;
+    if (rc == 0) {
+        s_ids_json(db, items, n, true);
+        missing = s_load_ports(db, items, n, err);
+    }
     if (missing > 0) {
-        if (s_insert_new_ports(db, items, n, err) != 0)
-            return -1;
-        s_ids_json(db, items, n);
         bool flags[n];
         for (int i = 0; i < n; i++)
             flags[i] = items[i].new_ports;
-        missing = s_load_ports(db, items, n, err);
+        if (s_insert_new_ports(db, items, n, err) != 0)
+            missing = -1;
+        else
+            missing = s_load_ports(db, items, n, err);
         for (int i = 0; i < n; i++)
             items[i].new_ports = flags[i];
     }
-    if (missing < 0)
-        return -1;
-    for (int i = 0; i < n; i++) {
+    if (rc == 0 && missing < 0)
+        rc = -1;
+    for (int i = 0; rc == 0 && i < n; i++) {
         const s_prevdev_t *pd = &db->prevdev[i];
         const poller_poll_t *poll = items[i].poll;
         items[i].rebooted = items[i].up && pd->found && pd->have_uptime && poll->have_uptime &&
@@ -763,11 +868,12 @@ int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t
                                                     pd->last_polled_ms, poll->uptime_cs,
                                                     poll->at_ms);
     }
-    if (dp_db_begin(db->db, err) != 0)
-        return -1;
-    int rc = s_write_devices(db, items, n, err);
+    if (rc == 0)
+        rc = s_write_devices(db, items, n, err);
     if (rc == 0)
         rc = s_write_ports(db, items, n, err);
+    if (rc == 0)
+        rc = s_write_port_names(db, items, n, err);
     if (rc == 0)
         rc = s_write_deleted(db, items, n, err);
     if (rc == 0)

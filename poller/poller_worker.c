@@ -24,6 +24,7 @@
 #define S_HOST_MAXREP     8
 #define S_TEXT_MAX        65536
 #define S_HIST_BASE       1.2
+#define S_DONE_MAX        S_BATCH_MAX
 
 typedef struct {
     poller_device_t row;
@@ -69,6 +70,8 @@ struct poller_worker {
     poller_item_t items[S_BATCH_MAX];
     int nbatch;
     int64_t batch_ms;
+    poller_done_t done[S_DONE_MAX]; /* replies not yet sent to the main thread */
+    int ndone;
     bool db_down;
     dp_snmp_stats_t published;
 };
@@ -189,6 +192,15 @@ static int s_device(poller_worker_t *w, const dp_msg_job_t *job, s_dev_t **out, 
 //  --------------------------------------------------------------------------
 //  Replies
 
+//  Hands the collected DONEs to the main thread in one message (one wake-up per batch).
+static void s_send_done(poller_worker_t *w)
+{
+    if (w->ndone == 0)
+        return;
+    zsock_send(w->pipe, "sb", "DONE", w->done, (size_t)w->ndone * sizeof *w->done);
+    w->ndone = 0;
+}
+
 static void s_reply(poller_worker_t *w, uint64_t job_id, dp_msg_status_t st, const char *reason,
                     dp_msg_t *metrics, int64_t took_ms)
 {
@@ -196,10 +208,12 @@ static void s_reply(poller_worker_t *w, uint64_t job_id, dp_msg_status_t st, con
         (*w->sh->jobs_done)++;
     else
         (*w->sh->jobs_failed)++;
-    poller_done_t done = {.job_id = job_id, .status = (int)st, .metrics = metrics,
-                          .took_ms = took_ms < 0 ? 0 : took_ms};
-    snprintf(done.reason, sizeof done.reason, "%s", reason ? reason : "");
-    zsock_send(w->pipe, "sb", "DONE", &done, sizeof done);
+    if (w->ndone == S_DONE_MAX)
+        s_send_done(w);
+    poller_done_t *done = &w->done[w->ndone++];
+    *done = (poller_done_t){.job_id = job_id, .status = (int)st, .metrics = metrics,
+                            .took_ms = took_ms < 0 ? 0 : took_ms};
+    snprintf(done->reason, sizeof done->reason, "%s", reason ? reason : "");
 }
 
 static void s_claim_end(poller_worker_t *w, const dp_msg_job_t *job, bool done)
@@ -734,9 +748,11 @@ static void s_actor(zsock_t *pipe, void *args)
         if (w.nbatch > 0 && (dp_time_mono_ms() - w.batch_ms >= S_BATCH_WAIT_MS ||
                              (w.active == 0 && !w.qhead)))
             s_flush(&w);
+        s_send_done(&w);
         s_publish(&w);
     }
     s_flush(&w);
+    s_send_done(&w);
     s_teardown(&w);
 }
 

@@ -7,7 +7,7 @@
       main -> worker  "sp"   "JOB", dp_msg_t *job
                       "ssss" "CFG", snmp_timeout_ms, snmp_retries, concurrency (decimal)
                       "ss"   "POLL", host-or-id  (poll now, no writes) -> "POLLED" text
-      worker -> main  "sb"   "DONE", poller_done_t (metrics ownership passes to main)
+      worker -> main  "sb"   "DONE", poller_done_t[n] (metrics ownership passes to main)
                       "ss"   "POLLED", text
     SPDX-License-Identifier: MIT */
 #ifndef POLLER_WORKER_H

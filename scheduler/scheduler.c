@@ -1,7 +1,10 @@
 /*  scheduler.c - the scheduler service: loop glue, timers, control verbs, node reports
     One 100 ms tick drives everything: the election step, lease expiry (250 ms), dispatch
     (leader only), gauges (1 s), device reloads (min(interval/4, 30 s)) and node reports
-    (10 s). Arriving CREDITs trigger a dispatch at once.
+    (10 s). Arriving CREDITs trigger a dispatch at once. Inspection: every frame received and
+    JOB sent is copied to the tap (`distpoll tap scheduler`); job trace stamps (begin on JOB,
+    result_ms on RESULT) are queued by the dispatcher and sent in one Redis round trip per
+    tick (or sooner past DP_TRACE_BATCH_EVAL stamps), never one per job.
     SPDX-License-Identifier: MIT */
 #include "scheduler.h"
 #include "dp_conn.h"
@@ -9,7 +12,9 @@
 #include "dp_log.h"
 #include "dp_redis.h"
 #include "dp_settings.h"
+#include "dp_tap.h"
 #include "dp_time.h"
+#include "dp_trace.h"
 #include "scheduler_dispatch.h"
 #include "scheduler_leader.h"
 #include "scheduler_plan.h"
@@ -44,6 +49,9 @@ struct scheduler {
     scheduler_plan_t *plans[S_KINDS]; /* per kind */
     dp_settings_t settings;           /* cluster settings */
     dp_stats_t *stats;                /* the daemon's */
+    dp_tap_t *tap;                    /* copies of the wire messages; NULL when not bound */
+    dp_trace_batch_t *trace;          /* job trace stamps waiting for the tick */
+    bool trace_down;                  /* last trace flush failed (log changes once) */
     int timer_id;                     /* the tick */
     bool draining;                    /* SIGTERM seen */
     bool db_down;                     /* for logging state changes once */
@@ -140,6 +148,10 @@ static void s_set_gauges(scheduler_t *self)
                  (uint64_t)self->last[DP_MSG_KIND_DISCOVER].overdue);
     dp_stats_set(self->stats, "overdue_bill", (uint64_t)self->last[DP_MSG_KIND_BILL].overdue);
     dp_stats_set(self->stats, "leases", (uint64_t)scheduler_dispatch_leases(self->dispatch, 0));
+    dp_stats_set(self->stats, "trace_marks", dp_trace_marks());
+    dp_stats_set(self->stats, "trace_failures", dp_trace_failures());
+    dp_stats_set(self->stats, "tap_published", dp_tap_published(self->tap));
+    dp_stats_set(self->stats, "tap_dropped", dp_tap_dropped(self->tap));
     for (int g = 0; g < poll->ngroups; g++) { /* remember groups to zero them later */
         int i = 0;
         while (i < self->ngauge_groups && self->gauge_groups[i] != poll->groups[g].group)
@@ -193,6 +205,21 @@ static void s_report(scheduler_t *self)
     s_db_state(self, rc, &err);
 }
 
+//  Sends the queued trace stamps (one EVAL per DP_TRACE_BATCH_EVAL); failures are counted by
+//  dp_trace and logged on change only.
+static void s_trace_flush(scheduler_t *self)
+{
+    if (dp_trace_batch_pending(self->trace) == 0)
+        return;
+    dp_err_t err = {0};
+    bool down = dp_trace_batch_flush(self->trace, self->redis, &err) < 0;
+    if (down != self->trace_down)
+        dp_log_warn(down ? "job trace stamps failing; dropped and counted"
+                         : "job trace stamps written again",
+                    "err=\"%s\"", down ? err.text : "");
+    self->trace_down = down;
+}
+
 static void s_on_gained(scheduler_t *self, int64_t now_s)
 {
     scheduler_dispatch_drop_leases(self->dispatch, now_s);
@@ -238,15 +265,19 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
         self->next_report_ms = now_ms + S_REPORT_MS;
         s_report(self);
     }
+    s_trace_flush(self);
     return 0;
 }
 
 static int s_send(void *arg, const void *rid, size_t rid_len, const void *data, size_t size)
 {
-    void *sock = zsock_resolve(arg);
-    if (zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    scheduler_t *self = arg;
+    void *sock = zsock_resolve(self->router);
+    if (zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(sock, data, size, ZMQ_DONTWAIT) < 0)
         return -1;
-    return zmq_send(sock, data, size, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+    dp_tap_publish(self->tap, DP_TAP_OUT, data, size);
+    return 0;
 }
 
 static int s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
@@ -259,6 +290,8 @@ static int s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
         if (!m)
             break;
         zframe_t *rid = zmsg_first(m), *body = zmsg_next(m);
+        if (body)
+            dp_tap_publish(self->tap, DP_TAP_IN, zframe_data(body), zframe_size(body));
         if (zmsg_size(m) == 2)
             scheduler_dispatch_on_message(self->dispatch, zframe_data(rid), zframe_size(rid),
                                           zframe_data(body), zframe_size(body), now_ms, now_s);
@@ -266,6 +299,8 @@ static int s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
     }
     if (!self->draining && scheduler_leader_is_leading(self->leader))
         scheduler_dispatch_run(self->dispatch, scheduler_leader_epoch(self->leader), now_ms, now_s);
+    if (dp_trace_batch_pending(self->trace) >= DP_TRACE_BATCH_EVAL)
+        s_trace_flush(self); /* a burst: do not wait for the tick */
     return 0;
 }
 
@@ -373,6 +408,7 @@ static void s_on_drain(dp_daemon_t *d, void *arg)
     scheduler_leader_resign(self->leader, &err);
     if (was_leading)
         scheduler_store_report(self->store, false, NULL, 0, &err);
+    s_trace_flush(self);
     dp_log_notice("drained", "leases_dropped=%d", scheduler_dispatch_leases(self->dispatch, 0));
     dp_daemon_drained(d);
 }
@@ -429,6 +465,9 @@ static int s_open(scheduler_t *self, const dp_zmq_keys_t *keys, dp_err_t *err)
         dp_log_warn("redis unavailable at start; retrying", "detail=\"%s\"", e.text);
     if (dp_db_connect(self->db, &e) != 0)
         dp_log_warn("database unavailable at start; retrying", "detail=\"%s\"", e.text);
+    self->tap = dp_tap_new(self->cfg->control_dir, "scheduler", self->cfg->node_id, &e);
+    if (!self->tap)
+        dp_log_warn("no message tap; carrying on without", "detail=\"%s\"", e.text);
     self->leader = scheduler_leader_new(self->redis, self->db, self->cfg->node_id,
                                         (int)self->cfg->lock_ttl_ms, err);
     return self->leader ? 0 : -1;
@@ -453,7 +492,9 @@ scheduler_t *scheduler_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *k
         return NULL;
     }
     self->store = scheduler_store_new(self->db, cfg->node_id);
-    self->dispatch = scheduler_dispatch_new(cfg->node_id, self->stats, s_send, self->router);
+    self->dispatch = scheduler_dispatch_new(cfg->node_id, self->stats, s_send, self);
+    self->trace = dp_trace_batch_new();
+    scheduler_dispatch_set_trace(self->dispatch, self->trace);
     for (int k = 1; k < S_KINDS; k++) {
         self->plans[k] = scheduler_plan_new((dp_msg_kind_t)k, s_interval_s(cfg, (dp_msg_kind_t)k));
         scheduler_dispatch_set_plan(self->dispatch, (dp_msg_kind_t)k, self->plans[k]);
@@ -485,6 +526,10 @@ void scheduler_destroy(scheduler_t **p)
     if (loop && self->router)
         zloop_reader_end(loop, self->router);
     scheduler_dispatch_destroy(&self->dispatch);
+    if (self->trace && self->redis)
+        s_trace_flush(self);
+    dp_trace_batch_destroy(&self->trace);
+    dp_tap_destroy(&self->tap);
     for (int k = 1; k < S_KINDS; k++)
         scheduler_plan_destroy(&self->plans[k]);
     scheduler_store_destroy(&self->store);

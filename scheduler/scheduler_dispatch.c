@@ -53,6 +53,7 @@ struct scheduler_dispatch {
     int done_jobs[S_KINDS];           /* settled since take_done */
     int64_t done_took_ms[S_KINDS];    /* their took_ms */
     dp_stats_t *stats;                /* borrowed */
+    dp_trace_batch_t *trace;          /* borrowed; NULL: no trace stamps */
     dp_counter_t *c_emitted, *c_done, *c_failed, *c_reissued, *c_expired, *c_late, *c_busy,
         *c_already, *c_bad, *c_send_failed, *c_abandoned, *c_stale;
 };
@@ -188,6 +189,9 @@ static void s_on_result(scheduler_dispatch_t *d, const void *rid, size_t len,
     s_worker_t *w = s_worker_find(d, rid, len);
     if (w)
         w->last_seen_ms = now_ms;
+    if (d->trace && r->device_id) /* a late result of an older job is ignored by the trace */
+        dp_trace_batch_mark_job(d->trace, r->device_id, r->job_id, "result_ms", "%lld",
+                                (long long)dp_time_wall_ms());
     char key[S_KEY_LEN];
     s_key(r->job_id, key);
     s_lease_t *l = zhashx_lookup(d->leases, key);
@@ -292,6 +296,8 @@ static int s_send_job(scheduler_dispatch_t *d, dp_msg_kind_t kind, scheduler_tar
         w->credit = 0; /* skip it until it reports again */
         return -1;
     }
+    if (d->trace && kind != DP_MSG_KIND_BILL)
+        dp_trace_batch_begin(d->trace, t->id, job_id, dp_msg_kind_name(kind), epoch, d->node);
     scheduler_plan_lease(d->plans[kind], t, job_id, now_s);
     s_lease_t *l = malloc(sizeof *l);
     *l = (s_lease_t){job_id, kind, t->id, w, now_ms + d->job_timeout_ms};
@@ -401,6 +407,12 @@ void scheduler_dispatch_set_plan(scheduler_dispatch_t *d, dp_msg_kind_t kind,
 {
     if (kind > DP_MSG_KIND_NONE && kind < S_KINDS)
         d->plans[kind] = plan;
+}
+
+//  --------------------------------------------------------------------------
+void scheduler_dispatch_set_trace(scheduler_dispatch_t *d, dp_trace_batch_t *batch)
+{
+    d->trace = batch;
 }
 
 //  --------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 
 #include "dp_msg.h"
 #include "dp_stats.h"
+#include "dp_trace.h"
 #include "scheduler_plan.h"
 
 #include <stdbool.h>
@@ -42,6 +43,10 @@ void scheduler_dispatch_destroy(scheduler_dispatch_t **p);
    NULL). */
 void scheduler_dispatch_set_plan(scheduler_dispatch_t *d, dp_msg_kind_t kind,
                                  scheduler_plan_t *plan);
+
+/* Queues job trace stamps into batch (borrowed; NULL: off; the caller flushes it): begin for
+   every poll/discover JOB sent, result_ms for every RESULT of a device. */
+void scheduler_dispatch_set_trace(scheduler_dispatch_t *d, dp_trace_batch_t *batch);
 
 /* Job timeout (lease length and the job's deadline), default 60 s. */
 void scheduler_dispatch_set_job_timeout(scheduler_dispatch_t *d, int64_t timeout_ms);

@@ -4,6 +4,8 @@
       clitool trace ENVFILE DEVICE_ID    stamps a whole job trace like the stages would, plus
                                          a late stamp of an older job (must be ignored)
       clitool http ENVFILE DAEMON PORT SECS   serves /metrics for DAEMON's control socket
+      clitool traceorder ENVFILE DEVICE_ID   stamps out of order (a worker before the
+                                         scheduler's begin, an older job late) and in batches
     SPDX-License-Identifier: MIT */
 #include "dp_cfg.h"
 #include "dp_conn.h"
@@ -129,6 +131,48 @@ static int s_trace(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+#define S_CHECK(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            printf("traceorder: failed: %s\n", #cond);                                             \
+            rc = 1;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static int s_traceorder(int argc, char **argv)
+{
+    if (argc != 4)
+        return EX_USAGE;
+    dp_cfg_t *cfg = s_cfg(argv[2]);
+    uint64_t dev = strtoull(argv[3], NULL, 10);
+    dp_redis_opts_t o;
+    dp_conn_redis_opts(cfg, &o);
+    dp_redis_t *r = dp_redis_new(&o);
+    int rc = 0;
+    /* a newer job's worker stamp reaches Redis before its begin: both are kept */
+    S_CHECK(dp_trace_mark_job(r, dev, 200, "taken_by", "w2") == 1);
+    S_CHECK(dp_trace_begin(r, dev, 200, "poll", 4, "sched-b", NULL) == 0);
+    S_CHECK(dp_trace_mark_job(r, dev, 150, "status", "late") == 0);
+    /* a batch: begin + merged stamps of job 300, an older job's stamp, 600 other traces */
+    dp_trace_batch_t *b = dp_trace_batch_new();
+    S_CHECK(dp_trace_batch_mark_job(b, dev, 300, "taken_by", "%s", "w3") == 0);
+    S_CHECK(dp_trace_batch_begin(b, dev, 300, "discover", 5, "sched-c") == 0);
+    S_CHECK(dp_trace_batch_mark_job(b, dev, 300, "status", "%s", "ok") == 0);
+    S_CHECK(dp_trace_batch_mark_job(b, dev, 299, "reason", "%s", "late") == 0);
+    for (uint64_t i = 1; i <= 600; i++)
+        S_CHECK(dp_trace_batch_mark_job(b, dev + 1000000 + i, 0, "result_ms", "%llu",
+                                        (unsigned long long)i) == 0);
+    S_CHECK(dp_trace_batch_pending(b) == 602);
+    int written = dp_trace_batch_flush(b, r, NULL);
+    S_CHECK(dp_trace_batch_pending(b) == 0);
+    printf("traceorder rc=%d written=%d marks=%llu failures=%llu\n", rc, written,
+           (unsigned long long)dp_trace_marks(), (unsigned long long)dp_trace_failures());
+    dp_trace_batch_destroy(&b);
+    dp_redis_destroy(&r);
+    dp_cfg_destroy(&cfg);
+    return rc;
+}
+
 static int s_http(int argc, char **argv)
 {
     if (argc != 6)
@@ -159,7 +203,9 @@ int main(int argc, char **argv)
         return s_trace(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "http") == 0)
         return s_http(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "traceorder") == 0)
+        return s_traceorder(argc, argv);
     fprintf(stderr, "usage: clitool tap DIR DAEMON NODE N | trace ENVFILE DEVICE_ID | "
-                    "http ENVFILE DAEMON PORT SECS\n");
+                    "http ENVFILE DAEMON PORT SECS | traceorder ENVFILE DEVICE_ID\n");
     return EX_USAGE;
 }

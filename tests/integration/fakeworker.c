@@ -4,7 +4,9 @@
     prints one line per job worked on stdout:
       job device=ID kind=K cycle=TS node=N start_ms=.. end_ms=.. epoch=E job_id=J attempt=A
     plus "begin ..." when work starts and "skip ... reason=done|busy|redis" for jobs not
-    worked. Wall-clock ms. kill -9 leaves a job half done, as a crash would.
+    worked. Wall-clock ms. kill -9 leaves a job half done, as a crash would. Like a real worker
+    it opens the tap of its stage (`distpoll tap poller` hears it) and stamps job traces
+    through dp_jobs.
     SPDX-License-Identifier: MIT */
 #include "dp_cfg.h"
 #include "dp_claim.h"
@@ -14,6 +16,7 @@
 #include "dp_log.h"
 #include "dp_redis.h"
 #include "dp_settings.h"
+#include "dp_tap.h"
 #include "dp_time.h"
 
 #include <inttypes.h>
@@ -178,6 +181,11 @@ int main(int argc, char **argv)
         return EX_CONFIG;
     }
     dp_jobs_set_stats(fw.jobs, dp_daemon_stats(fw.daemon));
+    dp_tap_t *tap = dp_tap_new(cfg->control_dir, stage, cfg->node_id, &err);
+    if (!tap)
+        dp_log_warn("no tap", "detail=\"%s\"", err.text);
+    dp_jobs_set_tap(fw.jobs, tap);
+    dp_jobs_set_trace(fw.jobs, fw.redis);
     dp_jobs_set_groups(fw.jobs, groups, ngroups);
     dp_jobs_on_job(fw.jobs, s_on_job, &fw);
     dp_daemon_on_drain(fw.daemon, s_on_drain, &fw);
@@ -185,6 +193,7 @@ int main(int argc, char **argv)
                 work_ms, groups_text);
     int rc = dp_daemon_run(fw.daemon);
     dp_jobs_destroy(&fw.jobs);
+    dp_tap_destroy(&tap);
     dp_redis_destroy(&fw.redis);
     dp_daemon_destroy(&fw.daemon);
     dp_cfg_destroy(&cfg);

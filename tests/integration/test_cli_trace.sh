@@ -56,6 +56,17 @@ ttl=$(redis-cli -p "$REDIS_PORT" PTTL "dp:trace:$ID")
 [ "$ttl" -gt 172000000 ] && [ "$ttl" -le 172800000 ] || fail "trace TTL $ttl"
 echo "ok: trace shows every stamped step"
 
+# stamps commute (a worker's stamp may reach Redis before the scheduler's begin) and batches
+# send many stamps in one round trip with the same effect
+"$B/tests/clitool" traceorder "$env" "$ID" >"$DP_TMP/order.out" 2>&1 || fail "traceorder: $(cat "$DP_TMP/order.out")"
+grep -q "traceorder rc=0 written=601 marks=[0-9]* failures=0" "$DP_TMP/order.out" || fail "batch: $(cat "$DP_TMP/order.out")"
+expect_rc 0 run trace sw7.example.net --json
+jq -e '.job_id == 300 and .kind == "discover" and .epoch == 5 and .scheduled_by == "sched-c" and
+       .taken_by == "w3" and .status == "ok" and .reason == null and .scheduled_ms > 0' <<<"$out" >/dev/null ||
+    fail "batched trace (job 299's late stamp must not win): $out"
+[ "$(redis-cli -p "$REDIS_PORT" HGET "dp:trace:$((ID + 1000600))" result_ms)" = 600 ] || fail "600th batched stamp missing"
+echo "ok: stamps commute; a batch of 602 stamps is written in 3 EVALs"
+
 dp_stop "$REDIS_PID"
 expect_rc 69 run trace sw7.example.net
 grep -q "trace: Redis: " <<<"$out" || fail "Redis down: $out"

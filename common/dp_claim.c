@@ -40,25 +40,36 @@ static void s_keys(const char *kind, uint64_t id, char *lock, char *done)
     snprintf(done, S_KEY_MAX, "dp:done:%s:%" PRIu64, kind, id);
 }
 
-//  Runs script over the two keys; returns the integer reply or -1 with err.
-static int64_t s_eval(dp_redis_t *r, const char *script, int nkeys, const char *k1, const char *k2,
-                      const char *a1, int64_t a2, int64_t a3, dp_err_t *err)
+//  The EVAL of script over the keys of (kind, id); n2/n3 hold the numbers (argv points there).
+typedef struct {
+    char lock[S_KEY_MAX], done[S_KEY_MAX], n2[24], n3[24];
+    const char *argv[8];
+    int argc;
+} s_evalargs_t;
+
+static void s_evalargs(s_evalargs_t *e, const char *script, bool two_keys, const char *kind,
+                       uint64_t id, const char *a1, int64_t a2, int64_t a3)
 {
-    char n2[24], n3[24];
-    snprintf(n2, sizeof n2, "%" PRId64, a2);
-    snprintf(n3, sizeof n3, "%" PRId64, a3);
-    char nk[4];
-    snprintf(nk, sizeof nk, "%d", nkeys);
-    const char *argv[8] = {"EVAL", script, nk, k1};
-    int argc = 4;
-    if (nkeys == 2)
-        argv[argc++] = k2;
-    argv[argc++] = a1;
-    if (nkeys == 2) {
-        argv[argc++] = n2;
-        argv[argc++] = n3;
+    s_keys(kind, id, e->lock, e->done);
+    snprintf(e->n2, sizeof e->n2, "%" PRId64, a2);
+    snprintf(e->n3, sizeof e->n3, "%" PRId64, a3);
+    e->argc = 0;
+    e->argv[e->argc++] = "EVAL";
+    e->argv[e->argc++] = script;
+    e->argv[e->argc++] = two_keys ? "2" : "1";
+    e->argv[e->argc++] = e->lock;
+    if (two_keys)
+        e->argv[e->argc++] = e->done;
+    e->argv[e->argc++] = a1;
+    if (two_keys) {
+        e->argv[e->argc++] = e->n2;
+        e->argv[e->argc++] = e->n3;
     }
-    redisReply *rep = dp_redis_command_argv(r, err, argc, argv, NULL);
+}
+
+//  The integer of a script's reply (freed); -1 with err.
+static int64_t s_int_reply(redisReply *rep, dp_err_t *err)
+{
     if (!rep)
         return -1;
     int64_t v = -1;
@@ -70,15 +81,22 @@ static int64_t s_eval(dp_redis_t *r, const char *script, int nkeys, const char *
     return v;
 }
 
+//  Runs script over the keys of (kind, id); returns the integer reply or -1 with err.
+static int64_t s_eval(dp_redis_t *r, const char *script, bool two_keys, const char *kind,
+                      uint64_t id, const char *a1, int64_t a2, int64_t a3, dp_err_t *err)
+{
+    s_evalargs_t e;
+    s_evalargs(&e, script, two_keys, kind, id, a1, a2, a3);
+    return s_int_reply(dp_redis_command_argv(r, err, e.argc, e.argv, NULL), err);
+}
+
 //  --------------------------------------------------------------------------
 int dp_claim_device(dp_redis_t *r, const char *kind, uint64_t device_id, int64_t cycle_ts,
                     const char *token, int ttl_ms, dp_claim_t *out, dp_err_t *err)
 {
     if (!r || !kind || !*kind || !token || !*token || ttl_ms <= 0 || !out)
         return dp_err_set(err, DP_ERR_CONFIG, "dp_claim_device: bad arguments");
-    char lock[S_KEY_MAX], done[S_KEY_MAX];
-    s_keys(kind, device_id, lock, done);
-    int64_t v = s_eval(r, s_claim_lua, 2, lock, done, token, cycle_ts, ttl_ms, err);
+    int64_t v = s_eval(r, s_claim_lua, true, kind, device_id, token, cycle_ts, ttl_ms, err);
     if (v < 0 || v > 2)
         return v < 0 ? -1
                      : dp_err_set(err, DP_ERR_PROTO, "claim script returned %lld", (long long)v);
@@ -92,9 +110,9 @@ int dp_claim_finish(dp_redis_t *r, const char *kind, uint64_t device_id, int64_t
 {
     if (!r || !kind || !*kind || !token || !*token || done_ttl_ms <= 0)
         return dp_err_set(err, DP_ERR_CONFIG, "dp_claim_finish: bad arguments");
-    char lock[S_KEY_MAX], done[S_KEY_MAX];
-    s_keys(kind, device_id, lock, done);
-    return s_eval(r, s_finish_lua, 2, lock, done, token, cycle_ts, done_ttl_ms, err) < 0 ? -1 : 0;
+    return s_eval(r, s_finish_lua, true, kind, device_id, token, cycle_ts, done_ttl_ms, err) < 0
+               ? -1
+               : 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -103,9 +121,33 @@ int dp_claim_release(dp_redis_t *r, const char *kind, uint64_t device_id, const 
 {
     if (!r || !kind || !*kind || !token || !*token)
         return dp_err_set(err, DP_ERR_CONFIG, "dp_claim_release: bad arguments");
-    char lock[S_KEY_MAX], done[S_KEY_MAX];
-    s_keys(kind, device_id, lock, done);
-    return s_eval(r, s_release_lua, 1, lock, NULL, token, 0, 0, err) < 0 ? -1 : 0;
+    return s_eval(r, s_release_lua, false, kind, device_id, token, 0, 0, err) < 0 ? -1 : 0;
+}
+
+//  --------------------------------------------------------------------------
+int dp_claim_end_many(dp_redis_t *r, const char *kind, dp_claim_end_t *items, int n,
+                      const char *token, int64_t done_ttl_ms, dp_err_t *err)
+{
+    if (!r || !kind || !*kind || !token || !*token || done_ttl_ms <= 0 || n < 0)
+        return dp_err_set(err, DP_ERR_CONFIG, "dp_claim_end_many: bad arguments");
+    int failed = 0;
+    dp_err_t e1 = {0};
+    for (int i = 0; i < n; i++) {
+        s_evalargs_t e;
+        s_evalargs(&e, items[i].done ? s_finish_lua : s_release_lua, items[i].done, kind,
+                   items[i].device_id, token, items[i].cycle_ts, done_ttl_ms);
+        items[i].rc = dp_redis_append_argv(r, &e1, e.argc, e.argv, NULL) == 0 ? 1 : -1;
+        if (items[i].rc < 0 && failed++ == 0 && err)
+            *err = e1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (items[i].rc != 1)
+            continue;
+        items[i].rc = s_int_reply(dp_redis_get_reply(r, &e1), &e1) < 0 ? -1 : 0;
+        if (items[i].rc < 0 && failed++ == 0 && err)
+            *err = e1;
+    }
+    return failed;
 }
 
 //  --------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include "dp_err.h"
 #include "dp_redis.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum { DP_CLAIM_OK, DP_CLAIM_DONE, DP_CLAIM_BUSY } dp_claim_t;
@@ -29,6 +30,19 @@ int dp_claim_finish(dp_redis_t *r, const char *kind, uint64_t device_id, int64_t
    0 or -1 with err. */
 int dp_claim_release(dp_redis_t *r, const char *kind, uint64_t device_id, const char *token,
                      dp_err_t *err);
+
+/* One claim for dp_claim_end_many: finished (done: dp_claim_finish) or released. */
+typedef struct {
+    uint64_t device_id;
+    int64_t cycle_ts;
+    bool done;
+    int rc; /* out: 0 or -1 */
+} dp_claim_end_t;
+
+/* dp_claim_finish / dp_claim_release of n claims in one pipelined round trip. Returns how many
+   failed (their rc -1; err describes the first), or -1 on bad arguments. */
+int dp_claim_end_many(dp_redis_t *r, const char *kind, dp_claim_end_t *items, int n,
+                      const char *token, int64_t done_ttl_ms, dp_err_t *err);
 
 /* Static name of a claim outcome: "ok", "done", "busy". */
 const char *dp_claim_name(dp_claim_t c);

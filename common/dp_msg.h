@@ -42,10 +42,10 @@
 /* Field lists: X(kind, name, req, limit, sub)
      kind   U64 (uint64_t), I64 (int64_t), INT (int in 0..limit), STR (char *, at most limit
             bytes, no NUL), ENUM (sub##_t; a wire string, unknown names rejected), INTS (int *,
-            items >= 0), U64S (uint64_t *), STRS (char **, each non-empty and at most sub bytes), DOUBLES (double *;
-            float32, float64 or integer on the wire; NaN = unknown), RECORDS (sub##_t *, a map
-            per item described by its own list). Array kinds also declare `size_t n_<name>`
-            and allow at most limit items.
+            items >= 0), U64S (uint64_t *), STRS (char **, each non-empty and at most sub
+            bytes), DOUBLES (double *; float32, float64 or integer on the wire; NaN = unknown),
+            RECORDS (sub##_t *, a map per item described by its own list). Array kinds also
+            declare `size_t n_<name>` and allow at most limit items.
      req    REQ (key must be present; strings must be non-empty) or OPT (omitted when zero,
             NULL or empty; nil on the wire counts as absent).
    The wire key is the field name. Integers are type-checked strictly: an unsigned field

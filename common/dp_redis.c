@@ -59,6 +59,7 @@ struct dp_redis {
     int64_t next_check_ms;        /* next sentinel check of the master address */
     uint64_t connects;            /* successful connects */
     dp_err_t last_err;            /* why the last connect failed */
+    int pending;                  /* pipelined commands whose replies were not read yet */
 };
 
 struct dp_lock {
@@ -294,6 +295,7 @@ static redisContext *s_open_via_sentinels(dp_redis_t *r, dp_err_t *err)
 /* Drops the context; an automatic reconnect is allowed on the next call. */
 static void s_drop(dp_redis_t *r)
 {
+    r->pending = 0; /* their replies are lost with the connection */
     if (r->ctx) {
         redisFree(r->ctx);
         r->ctx = NULL;
@@ -329,6 +331,8 @@ static bool s_master_moved(dp_redis_t *r)
 /* Makes sure a usable context exists, reconnecting when the backoff allows. */
 static int s_ready(dp_redis_t *r, dp_err_t *err)
 {
+    if (r->pending > 0) /* unread pipelined replies would answer the next command */
+        s_drop(r);
     if (r->ctx && !r->ctx->err && !s_master_moved(r))
         return 0;
     if (r->ctx)
@@ -454,6 +458,34 @@ redisReply *dp_redis_command_argv(dp_redis_t *r, dp_err_t *err, int argc, const 
     if (s_ready(r, err) != 0)
         return NULL;
     return s_result(r, redisCommandArgv(r->ctx, argc, argv, argvlen), err);
+}
+
+//  --------------------------------------------------------------------------
+int dp_redis_append_argv(dp_redis_t *r, dp_err_t *err, int argc, const char **argv,
+                         const size_t *argvlen)
+{
+    if (r->pending == 0 && s_ready(r, err) != 0)
+        return -1;
+    if (!r->ctx)
+        return dp_err_set(err, DP_ERR_UNREACHABLE, "redis connection lost in a pipeline");
+    if (redisAppendCommandArgv(r->ctx, argc, argv, argvlen) != REDIS_OK)
+        return dp_err_set(err, DP_ERR_INTERNAL, "redis pipeline: out of memory");
+    r->pending++;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+redisReply *dp_redis_get_reply(dp_redis_t *r, dp_err_t *err)
+{
+    if (r->pending <= 0 || !r->ctx) {
+        dp_err_set(err, DP_ERR_UNREACHABLE, "redis pipeline: no reply (connection lost)");
+        return NULL;
+    }
+    r->pending--;
+    void *rep = NULL;
+    if (redisGetReply(r->ctx, &rep) != REDIS_OK)
+        rep = NULL;
+    return s_result(r, rep, err);
 }
 
 //  --------------------------------------------------------------------------

@@ -79,6 +79,15 @@ redisReply *dp_redis_command(dp_redis_t *r, dp_err_t *err, const char *fmt, ...)
 redisReply *dp_redis_command_argv(dp_redis_t *r, dp_err_t *err, int argc, const char **argv,
                                   const size_t *argvlen);
 
+/* Pipelining: dp_redis_append_argv queues a command (connecting first as dp_redis_command does
+   when nothing is queued; 0 or -1 with err); dp_redis_get_reply sends what is queued and returns
+   the next reply in order, with dp_redis_command's result rules (NULL with err on an error reply
+   or I/O failure; after an I/O failure the remaining replies are NULL too). Read every queued
+   reply before any other command on r (otherwise that command drops the connection). */
+int dp_redis_append_argv(dp_redis_t *r, dp_err_t *err, int argc, const char **argv,
+                         const size_t *argvlen);
+redisReply *dp_redis_get_reply(dp_redis_t *r, dp_err_t *err);
+
 /* True while a usable (not errored) context exists. */
 bool dp_redis_is_connected(const dp_redis_t *r);
 

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define S_TICK_MS      100 /* resend timer period */
-#define S_RECV_BURST   256 /* ACKs handled per wake-up */
-#define S_ID_MASK      ((UINT64_C(1) << 62) - 1)
+#define S_TICK_MS    100 /* resend timer period */
+#define S_RECV_BURST 256 /* ACKs handled per wake-up */
+#define S_ID_MASK    ((UINT64_C(1) << 62) - 1)
 
 typedef struct {
     uint64_t id;     /* msg_id */
@@ -24,22 +24,22 @@ typedef struct {
 } s_entry_t;
 
 struct dp_sink {
-    zloop_t *loop;         /* borrowed */
-    zsock_t *sock;         /* DEALER to the rrdwriter */
-    zsock_t *monitor;      /* handshake events of sock */
-    char *node;            /* sender_node */
-    int timer_id;          /* resend timer */
-    uint64_t next_id;      /* next msg_id */
-    zhashx_t *by_id;       /* msg_id -> s_entry_t (owns entries) */
-    zlistx_t *order;       /* s_entry_t in send order (borrowed) */
-    size_t pending_bytes;  /* sum of entry sizes */
-    size_t n_unsent;       /* entries with unsent set */
-    size_t max_bytes;      /* full at or above this */
-    int resend_ms;         /* resend delay */
-    dp_counter_t *sent;    /* metrics_sent or NULL */
-    dp_counter_t *acked;   /* metrics_acked or NULL */
-    dp_counter_t *resent;  /* metrics_resent or NULL */
-    dp_stats_t *stats;     /* for the pending gauge, or NULL */
+    zloop_t *loop;        /* borrowed */
+    zsock_t *sock;        /* DEALER to the rrdwriter */
+    zsock_t *monitor;     /* handshake events of sock */
+    char *node;           /* sender_node */
+    int timer_id;         /* resend timer */
+    uint64_t next_id;     /* next msg_id */
+    zhashx_t *by_id;      /* msg_id -> s_entry_t (owns entries) */
+    zlistx_t *order;      /* s_entry_t in send order (borrowed) */
+    size_t pending_bytes; /* sum of entry sizes */
+    size_t n_unsent;      /* entries with unsent set */
+    size_t max_bytes;     /* full at or above this */
+    int resend_ms;        /* resend delay */
+    dp_counter_t *sent;   /* metrics_sent or NULL */
+    dp_counter_t *acked;  /* metrics_acked or NULL */
+    dp_counter_t *resent; /* metrics_resent or NULL */
+    dp_stats_t *stats;    /* for the pending gauge, or NULL */
 };
 
 //  --------------------------------------------------------------------------
@@ -164,8 +164,7 @@ static void s_read_monitor(dp_sink_t *s)
     bool connected = false;
     while (zmq_poll(&item, 1, 0) > 0) {
         dp_zmq_event_t ev;
-        if (dp_zmq_monitor_recv(s->monitor, &ev) == 0 &&
-            ev.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        if (dp_zmq_monitor_recv(s->monitor, &ev) == 0 && ev.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             connected = true;
     }
     if (connected)

@@ -12,7 +12,11 @@
     stays silent is reported as "no response (v3 priv mismatch?)". Nothing that one device sends
     affects another session.
     Call dp_snmp_init once in main before threads start. v3 sessions share net-snmp's global USM
-    tables, so every net-snmp call on a v3 session is serialised by a process-wide mutex.
+    tables, so every net-snmp call on a v3 session is serialised by a process-wide mutex, and
+    two sessions to one engine id with one user name but different passphrases must not run at
+    once (net-snmp keeps one key set per (engine id, user)).
+    Engine in dp_snmp.c; pure helpers, protocol tables, init and key derivation in
+    dp_snmp_util.c.
     SPDX-License-Identifier: MIT */
 #ifndef DP_SNMP_H
 #define DP_SNMP_H
@@ -26,13 +30,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DP_SNMP_COLS_MAX    32  /* columns (incl. scalars) in one walk */
-#define DP_SNMP_OID_MAX     32  /* sub-ids of any OID a walk follows */
-#define DP_SNMP_WALKS_MAX   4   /* walks running at once on one session */
-#define DP_SNMP_ENGINE_MAX  32  /* bytes of a cached v3 engine id */
-#define DP_SNMP_KU_MAX      64  /* bytes of a cached Ku (SHA-512) */
-#define DP_SNMP_MAXREP_MAX  256 /* largest max-repetitions sent */
-#define DP_SNMP_DETAIL_MAX  128 /* error detail text */
+#define DP_SNMP_COLS_MAX   32  /* columns (incl. scalars) in one walk */
+#define DP_SNMP_OID_MAX    32  /* sub-ids of any OID a walk follows */
+#define DP_SNMP_WALKS_MAX  4   /* walks running at once on one session */
+#define DP_SNMP_ENGINE_MAX 32  /* bytes of a cached v3 engine id */
+#define DP_SNMP_KU_MAX     64  /* bytes of a cached Ku (SHA-512) */
+#define DP_SNMP_MAXREP_MAX 256 /* largest max-repetitions sent */
+#define DP_SNMP_DETAIL_MAX 128 /* error detail text */
 
 typedef enum { DP_SNMP_V1 = 1, DP_SNMP_V2C, DP_SNMP_V3 } dp_snmp_version_t;
 typedef enum {
@@ -56,8 +60,8 @@ typedef enum {
    v3 the Ku keys are derived from the passphrases once (dp_snmp_target_keys: ~1 MB of hashing)
    and can be kept by the caller between polls; engine_id likewise (learnt by the first poll). */
 typedef struct {
-    const char *host;      /* IPv4/IPv6 literal or name */
-    int port;              /* UDP port; 0 = 161 */
+    const char *host; /* IPv4/IPv6 literal or name */
+    int port;         /* UDP port; 0 = 161 */
     dp_snmp_version_t version;
     const char *community; /* v1/v2c */
     int timeout_ms;        /* per attempt */
@@ -117,6 +121,11 @@ int dp_snmp_level_parse(const char *text, dp_snmp_level_t *out);
 bool dp_snmp_auth_proto_valid(const char *name);
 bool dp_snmp_priv_proto_valid(const char *name);
 
+/* net-snmp's protocol OID for an auth (MD5, SHA, SHA-224..SHA-512) or priv (DES, AES, AES-192,
+   AES-256) name, case-insensitive; *len set. NULL when unknown. Static arrays. */
+const oid *dp_snmp_auth_oid(const char *name, size_t *len);
+const oid *dp_snmp_priv_oid(const char *name, size_t *len);
+
 /* Derives the Ku keys of t from its passphrases (when not set yet). Expensive: call once per
    device and keep t. Returns 0 or -1 with err (DP_ERR_CONFIG: unknown protocol, short pass). */
 int dp_snmp_target_keys(dp_snmp_target_t *t, dp_err_t *err);
@@ -125,7 +134,7 @@ int dp_snmp_target_keys(dp_snmp_target_t *t, dp_err_t *err);
    Caller owns result; free with dp_snmp_destroy. NULL on error. */
 dp_snmp_t *dp_snmp_new(int max_inflight);
 
-/* Closes every session (their running walks are dropped without callbacks). NULL-safe. */
+/* Closes every session; running walks are dropped without done callbacks. NULL-safe. */
 void dp_snmp_destroy(dp_snmp_t **p);
 
 /* Sets the in-flight limit (>= 1). */
@@ -150,8 +159,11 @@ const dp_snmp_stats_t *dp_snmp_stats(const dp_snmp_t *e);
    (DP_ERR_CONFIG for bad target fields, DP_ERR_UNREACHABLE when the transport cannot open). */
 dp_snmp_sess_t *dp_snmp_open(dp_snmp_t *e, const dp_snmp_target_t *t, dp_err_t *err);
 
-/* Closes the session; walks still running end with DP_SNMP_CANCELLED (called back). Safe from
-   a done callback. NULL-safe; sets *p to NULL. */
+/* Closes the session; every walk still running (requests in flight included) gets exactly one
+   done callback with DP_SNMP_CANCELLED, from the next dp_snmp_process (never from inside this
+   call). Safe from any done callback, of this session or another. The socket and net-snmp
+   session are released after those callbacks (net-snmp's own close calls its pending requests
+   back; the engine keeps their walks alive until then). NULL-safe; sets *p to NULL. */
 void dp_snmp_close(dp_snmp_sess_t **p);
 
 /* The v3 engine id learnt or used by the session (to cache for the next poll); 0 if none. */
@@ -181,7 +193,7 @@ bool dp_snmp_oid_under(const oid *prefix, size_t plen, const oid *name, size_t n
 int dp_snmp_bulk_col(int i, int nonrep, int nrep);
 
 /* max-repetitions and column count after a tooBig reply: halves max_rep while > 1, then halves
-   *cols_per_req. Returns false when both are already 1 (give up). */
+ *cols_per_req. Returns false when both are already 1 (give up). */
 bool dp_snmp_shrink(int *max_rep, int *cols_per_req);
 
 /* Integer value of a numeric varbind (INTEGER, Counter32/64, Gauge32, TimeTicks, Unsigned32).

@@ -259,14 +259,14 @@ void dp_trace_batch_destroy(dp_trace_batch_t **p)
 
 //  --------------------------------------------------------------------------
 int dp_trace_batch_begin(dp_trace_batch_t *b, uint64_t device_id, uint64_t job_id, const char *kind,
-                         uint64_t epoch, const char *node)
+                         uint64_t epoch, const char *node, int64_t at_ms)
 {
     s_stamp_t *st = s_batch_slot(b, device_id, job_id, 4);
     if (!st)
         return -1;
     char ep[24], now[24];
     snprintf(ep, sizeof ep, "%" PRIu64, epoch);
-    snprintf(now, sizeof now, "%lld", (long long)dp_time_wall_ms());
+    snprintf(now, sizeof now, "%lld", (long long)(at_ms > 0 ? at_ms : dp_time_wall_ms()));
     s_stamp_add(st, "kind", kind ? kind : "");
     s_stamp_add(st, "epoch", ep);
     s_stamp_add(st, "scheduled_by", node ? node : "");

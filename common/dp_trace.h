@@ -93,10 +93,11 @@ dp_trace_batch_t *dp_trace_batch_new(void);
 /* Frees the batch and drops what it holds (not counted). NULL-safe; sets *p to NULL. */
 void dp_trace_batch_destroy(dp_trace_batch_t **p);
 
-/* Queues dp_trace_begin (scheduled_ms = now). Returns 0, or -1 when the batch is full (the
-   stamp is dropped and counted as a failure). */
+/* Queues dp_trace_begin with scheduled_ms = at_ms (wall ms; <= 0: now). Pass the time the
+   JOB was built, before sending it: a fast worker stamps taken_ms within the same ms. Returns
+   0, or -1 when the batch is full (the stamp is dropped and counted as a failure). */
 int dp_trace_batch_begin(dp_trace_batch_t *b, uint64_t device_id, uint64_t job_id, const char *kind,
-                         uint64_t epoch, const char *node);
+                         uint64_t epoch, const char *node, int64_t at_ms);
 
 /* Queues dp_trace_mark_job (job_id 0: any job, like dp_trace_mark). Returns 0, or -1 when the
    batch is full (dropped, counted). */

@@ -80,19 +80,24 @@ int discoverer_rules_path(char *out, size_t size, dp_err_t *err)
             snprintf(dir, sizeof dir, "%s", exe);
         }
     }
-    char cand[4][PATH_MAX];
-    snprintf(cand[0], sizeof cand[0], "discoverer/os-rules.conf");
-    snprintf(cand[1], sizeof cand[1], "/etc/distpoll/os-rules.conf");
-    snprintf(cand[2], sizeof cand[2], "%.4000s/os-rules.conf", dir);
-    snprintf(cand[3], sizeof cand[3], "%.4000s/../share/distpoll/os-rules.conf", dir);
-    for (int i = 0; i < 4; i++)
-        if (s_readable(cand[i])) {
-            snprintf(out, size, "%s", cand[i]);
+    /* the source tree (run from it, or a binary in build/ or build/<dir>/), then installs */
+    static const char *const fmt[] = {"discoverer/os-rules.conf",
+                                      "%.4000s/../discoverer/os-rules.conf",
+                                      "%.4000s/../../discoverer/os-rules.conf",
+                                      "/etc/distpoll/os-rules.conf",
+                                      "%.4000s/os-rules.conf",
+                                      "%.4000s/../share/distpoll/os-rules.conf"};
+    char cand[PATH_MAX];
+    for (size_t i = 0; i < sizeof fmt / sizeof fmt[0]; i++) {
+        snprintf(cand, sizeof cand, fmt[i], dir);
+        if (s_readable(cand)) {
+            snprintf(out, size, "%s", cand);
             return 0;
         }
+    }
     return dp_err_set(err, DP_ERR_NOTFOUND,
                       "no OS rules file: set %s or install discoverer/os-rules.conf as %s",
-                      S_RULES_ENV, cand[1]);
+                      S_RULES_ENV, fmt[3]);
 }
 
 //  Loads the rules file and puts it in force. Returns 0 or -1 with err (rules unchanged).

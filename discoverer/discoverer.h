@@ -3,8 +3,9 @@
     groups this node serves), hands each to the least loaded of DP_WORKERS worker threads
     (discoverer_worker) and answers with their RESULT. The OS rules file is loaded at start
     (a bad file refuses the start) and on SIGHUP (a bad file is refused, the rules in force
-    stay). Rules path: $DP_OS_RULES, else ./discoverer/os-rules.conf, else
-    /etc/distpoll/os-rules.conf, else <binary dir>/os-rules.conf or
+    stay). Rules path: $DP_OS_RULES, else the first readable of ./discoverer/os-rules.conf,
+    <binary dir>/../discoverer/os-rules.conf, <binary dir>/../../discoverer/os-rules.conf (the
+    source tree), /etc/distpoll/os-rules.conf, <binary dir>/os-rules.conf,
     <binary dir>/../share/distpoll/os-rules.conf. SIGTERM stops taking jobs and ends once the
     discoveries in flight are answered. Control verbs besides PING/STATS/CONFIG:
       RULES                              "path=... rules=N"

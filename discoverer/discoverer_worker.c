@@ -51,9 +51,7 @@ struct s_job {
     bool ran[S_WALKS]; /* walk started */
     char detail[S_WALKS][DP_SNMP_DETAIL_MAX];
     int walks;                      /* walks running */
-    bool budget_hit;                /* answered at the deadline with what had completed */
-    bool zombie;                    /* answered; walks still running are left to end (see
-                                       s_check_budgets), their values ignored */
+    bool budget_hit;                /* session closed at the deadline: running walks cancelled */
     int64_t t0_ms, wall0_ms;        /* start (mono, wall) */
     int64_t deadline_ms, budget_ms; /* mono deadline and the budget it came from */
     s_job_t *prev, *next;           /* active list */
@@ -166,6 +164,16 @@ static void s_claim_end(discoverer_worker_t *w, const dp_msg_job_t *job, bool do
     if (rc != 0)
         dp_log_warn("claim not finished", "device_id=%" PRIu64 " err=\"%s\"", job->device_id,
                     err.text);
+}
+
+//  The debug line an end-to-end test reads: one per claimed job, its claim window in wall ms.
+static void s_log_done(const dp_msg_job_t *job, int64_t start_ms, dp_msg_status_t st)
+{
+    dp_log_debug("job done",
+                 "device_id=%" PRIu64 " kind=discover cycle=%" PRId64 " start_ms=%" PRId64
+                 " end_ms=%" PRId64 " status=%s",
+                 job->device_id, job->cycle_ts, start_ms, dp_time_wall_ms(),
+                 dp_msg_status_name(st));
 }
 
 static void s_job_free(discoverer_worker_t *w, s_job_t *j)
@@ -296,12 +304,14 @@ static void s_complete(s_job_t *j)
                          w->id, job->device_id, err.text);
         w->db_down = true;
         s_claim_end(w, job, false);
+        s_log_done(job, j->wall0_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "db unavailable", took);
     } else if (r.stale) {
         (*w->sh->stale_epoch)++;
         dp_log_warn("stale epoch: discovery not written", "device_id=%" PRIu64 " epoch=%" PRIu64,
                     job->device_id, job->epoch);
         s_claim_end(w, job, false);
+        s_log_done(job, j->wall0_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "stale epoch", took);
     } else {
         if (w->db_down)
@@ -309,6 +319,7 @@ static void s_complete(s_job_t *j)
         w->db_down = false;
         s_note(w, j, &r, &m, r.reachable ? r.error : reason);
         s_claim_end(w, job, true);
+        s_log_done(job, j->wall0_ms, status);
         s_reply(w, job->job_id, status, r.reachable ? r.error : reason, took);
     }
     discoverer_os_unref(&rules);
@@ -329,8 +340,7 @@ static void s_on_var(void *arg, int col, const oid *idx, size_t idx_len,
 {
     (void)at_ms;
     s_wctx_t *c = arg;
-    if (!c->j->zombie)
-        discoverer_inv_take(&c->j->inv, discoverer_walkdef(c->which), col, idx, idx_len, v);
+    discoverer_inv_take(&c->j->inv, discoverer_walkdef(c->which), col, idx, idx_len, v);
 }
 
 static void s_on_done(void *arg, dp_snmp_status_t st, const char *detail);
@@ -369,11 +379,6 @@ static void s_on_done(void *arg, dp_snmp_status_t st, const char *detail)
 {
     s_wctx_t *c = arg;
     s_job_t *j = c->j;
-    if (j->zombie) {
-        if (--j->walks == 0)
-            s_job_free(j->w, j); /* nothing in flight any more: the session closes safely */
-        return;
-    }
     j->st[c->which] = st;
     snprintf(j->detail[c->which], sizeof j->detail[c->which], "%s", detail ? detail : "");
     if (--j->walks > 0)
@@ -415,27 +420,25 @@ static void s_begin(s_job_t *j)
         s_finish(j);
 }
 
-//  Answers the discoveries past their deadline with what completed. Their running walks are
-//  not cut by closing the session: net-snmp's snmp_sess_close calls back the request in flight
-//  with the walk dp_snmp has already freed (reported); they are left to end, values ignored.
+//  Closes the sessions of the discoveries past their deadline: their running walks end
+//  cancelled (done callbacks from this turn's dp_snmp_process), and the last one records what
+//  completed and answers (s_on_done -> s_finish).
 static void s_check_budgets(discoverer_worker_t *w)
 {
     int64_t now = dp_time_mono_ms();
     s_job_t *next;
     for (s_job_t *j = w->active; j; j = next) {
         next = j->next;
-        if (j->zombie || j->budget_hit || now < j->deadline_ms)
+        if (j->budget_hit || now < j->deadline_ms)
             continue;
         j->budget_hit = true;
         (*w->sh->budget_exceeded)++;
         dp_log_warn("discovery time budget exceeded",
                     "device_id=%" PRIu64 " budget_ms=%" PRId64 " ports_so_far=%d",
                     j->job->job.device_id, j->budget_ms, j->inv.nports);
-        s_complete(j);
-        if (j->walks > 0)
-            j->zombie = true;
-        else
-            s_job_free(w, j);
+        dp_snmp_close(&j->sess);
+        if (j->walks == 0) /* nothing running (cannot happen: walks start together) */
+            s_finish(j);
     }
 }
 
@@ -444,7 +447,7 @@ static long s_next_deadline(const discoverer_worker_t *w)
 {
     int64_t now = dp_time_mono_ms(), best = -1;
     for (const s_job_t *j = w->active; j; j = j->next)
-        if (!j->zombie && !j->budget_hit) {
+        if (!j->budget_hit) {
             int64_t left = j->deadline_ms > now ? j->deadline_ms - now : 0;
             if (best < 0 || left < best)
                 best = left;
@@ -524,6 +527,7 @@ static void s_on_job(discoverer_worker_t *w, dp_msg_t *msg)
     int rc = discoverer_db_load_device(w->db, job->device_id, &j->dev, &err);
     if (rc != 1) {
         s_claim_end(w, job, false);
+        s_log_done(job, j->wall0_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, rc == 0 ? "unknown device" : "db unavailable",
                 dp_time_mono_ms() - j->t0_ms);
         j->next = j->prev = NULL;
@@ -610,11 +614,9 @@ static void s_teardown(discoverer_worker_t *w)
 {
     while (w->active) {
         s_job_t *j = w->active;
-        if (!j->zombie) {
-            s_claim_end(w, &j->job->job, false);
-            (*w->sh->inflight)--;
-        }
-        s_job_free(w, j);
+        s_claim_end(w, &j->job->job, false);
+        (*w->sh->inflight)--;
+        s_job_free(w, j); /* its walks are dropped by dp_snmp_destroy, without callbacks */
     }
     dp_snmp_destroy(&w->snmp);
     discoverer_db_destroy(&w->db);

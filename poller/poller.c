@@ -65,8 +65,7 @@ static void s_check_drained(poller_t *self)
         return;
     if (self->sink && dp_sink_pending(self->sink) > 0 &&
         dp_sink_flush(self->sink, S_FLUSH_MAX_MS) != 0)
-        dp_log_warn("metrics not acknowledged at exit", "pending=%zu",
-                    dp_sink_pending(self->sink));
+        dp_log_warn("metrics not acknowledged at exit", "pending=%zu", dp_sink_pending(self->sink));
     dp_daemon_drained(self->d);
 }
 
@@ -78,8 +77,7 @@ static void s_on_done(poller_t *self, const poller_done_t *done)
         if (!self->sink)
             dp_msg_destroy(&m);
         else if (dp_sink_send(self->sink, &m, &err) != 0)
-            dp_log_warn("metrics refused", "job_id=%" PRIu64 " err=\"%s\"", done->job_id,
-                        err.text);
+            dp_log_warn("metrics refused", "job_id=%" PRIu64 " err=\"%s\"", done->job_id, err.text);
     }
     dp_jobs_finish(self->jobs, done->job_id, (dp_msg_status_t)done->status,
                    done->reason[0] ? done->reason : NULL, done->took_ms);
@@ -178,8 +176,7 @@ static void s_load_settings(poller_t *self)
     dp_err_t err = {0};
     if (dp_settings_load(self->db, self->cfg->node_id, &st, &err) != 0) {
         if (self->settings_ok || self->next_report_ms == 0)
-            dp_log_warn("cannot load settings; serving the default group", "err=\"%s\"",
-                        err.text);
+            dp_log_warn("cannot load settings; serving the default group", "err=\"%s\"", err.text);
         self->settings_ok = false;
         return;
     }
@@ -204,8 +201,9 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     bool pause = self->draining || (self->sink && dp_sink_full(self->sink));
     if (pause != self->paused) {
         if (!self->draining)
-            dp_log_notice(pause ? "metrics backlog full: pausing jobs" : "metrics backlog "
-                                                                         "drained: resuming jobs",
+            dp_log_notice(pause ? "metrics backlog full: pausing jobs"
+                                : "metrics backlog "
+                                  "drained: resuming jobs",
                           "pending=%zu", self->sink ? dp_sink_pending(self->sink) : 0);
         dp_jobs_pause(self->jobs, pause);
         self->paused = pause;

@@ -35,7 +35,7 @@ typedef struct {
 struct poller_db {
     dp_db_t *db;
     char upsert_head[S_SQL_MAX], upsert_tail[S_SQL_MAX];
-    s_buf_t json, del;
+    s_buf_t json;
     int *order; /* item indices sorted by device_id */
     s_prevdev_t *prevdev;
     poller_prev_t *prev; /* per port of every item, item offsets in prev_off */
@@ -48,7 +48,7 @@ static const char *s_sql_devices_prev =
     "SELECT device_id, uptime, last_polled, poll_epoch, sysName FROM devices WHERE device_id IN"
     " (SELECT c0 FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$')) j) FOR UPDATE";
 static const char *s_sql_ports_prev =
-    "SELECT device_id, ifIndex, port_id, deleted, poll_time, ifHC, ifInOctets, ifOutOctets,"
+    "SELECT device_id, ifIndex, port_id, poll_time, ifHC, ifInOctets, ifOutOctets,"
     " ifInUcastPkts, ifOutUcastPkts, ifInErrors, ifOutErrors, ifInDiscards, ifOutDiscards,"
     " ifInUnknownProtos, ifInMulticastPkts, ifOutMulticastPkts, ifInBroadcastPkts,"
     " ifOutBroadcastPkts FROM ports WHERE device_id IN"
@@ -56,9 +56,6 @@ static const char *s_sql_ports_prev =
 static const char *s_sql_ports_new =
     "INSERT IGNORE INTO ports (device_id, ifIndex) SELECT c0, c1 FROM JSON_TABLE(?, '$[*]'"
     " COLUMNS(c0 BIGINT UNSIGNED PATH '$[0]', c1 INT UNSIGNED PATH '$[1]')) j";
-static const char *s_sql_ports_del =
-    "UPDATE ports SET deleted = 1 WHERE port_id IN"
-    " (SELECT c0 FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 INT UNSIGNED PATH '$')) j)";
 /* Every row exists (locked above); hostname '' only satisfies NOT NULL for the parser. */
 static const char *s_sql_dev_head =
     "INSERT INTO devices (device_id, hostname, status, status_reason, last_polled,"
@@ -216,8 +213,8 @@ void poller_db_time_text(int64_t wall_ms, char *out, size_t size)
 static void s_build_upsert(poller_db_t *db)
 {
     s_buf_t cols = {0}, upd = {0};
-    static const char *const head[] = {"port_id",       "device_id",    "ifIndex",  "ifSpeed",
-                                       "ifAdminStatus", "ifOperStatus", "ifHC",     "poll_time",
+    static const char *const head[] = {"port_id",       "device_id",    "ifIndex", "ifSpeed",
+                                       "ifAdminStatus", "ifOperStatus", "ifHC",    "poll_time",
                                        "poll_prev",     "poll_period"};
     for (int i = 0; i < 10; i++)
         s_printf(&cols, "%s%s", i ? "," : "", head[i]);
@@ -225,16 +222,18 @@ static void s_build_upsert(poller_db_t *db)
         const char *n = poller_ctr_column(c);
         if (c < POLLER_CTR_MAIN) {
             s_printf(&cols, ",%s,%s_prev,%s_delta,%s_rate", n, n, n, n);
-            s_printf(&upd, "%s=VALUES(%s),%s_prev=VALUES(%s_prev),%s_delta=VALUES(%s_delta),"
-                           "%s_rate=VALUES(%s_rate),",
+            s_printf(&upd,
+                     "%s=VALUES(%s),%s_prev=VALUES(%s_prev),%s_delta=VALUES(%s_delta),"
+                     "%s_rate=VALUES(%s_rate),",
                      n, n, n, n, n, n, n, n);
         } else {
             s_printf(&cols, ",%s,%s_rate", n, n);
             s_printf(&upd, "%s=VALUES(%s),%s_rate=VALUES(%s_rate),", n, n, n, n);
         }
     }
-    snprintf(db->upsert_head, sizeof db->upsert_head, "INSERT INTO ports (%s,deleted) VALUES ",
-             cols.p);
+    if (upd.len > 0) /* the last assignment's comma */
+        upd.p[--upd.len] = '\0';
+    snprintf(db->upsert_head, sizeof db->upsert_head, "INSERT INTO ports (%s) VALUES ", cols.p);
     snprintf(db->upsert_tail, sizeof db->upsert_tail,
              " ON DUPLICATE KEY UPDATE"
              " ifSpeed_prev=IF(ifSpeed<=>VALUES(ifSpeed),ifSpeed_prev,ifSpeed),"
@@ -243,7 +242,7 @@ static void s_build_upsert(poller_db_t *db)
              "ifOperStatus_prev=IF(ifOperStatus<=>VALUES(ifOperStatus),ifOperStatus_prev,"
              "ifOperStatus),ifOperStatus=VALUES(ifOperStatus),ifHC=VALUES(ifHC),"
              "poll_time=VALUES(poll_time),poll_prev=VALUES(poll_prev),"
-             "poll_period=VALUES(poll_period),%sdeleted=0",
+             "poll_period=VALUES(poll_period),%s",
              upd.p);
     free(cols.p);
     free(upd.p);
@@ -275,7 +274,6 @@ void poller_db_destroy(poller_db_t **p)
     poller_db_t *db = *p;
     dp_db_destroy(&db->db);
     free(db->json.p);
-    free(db->del.p);
     free(db->order);
     free(db->prevdev);
     free(db->prev);
@@ -330,8 +328,8 @@ static void s_fill_device(dp_db_stmt_t *q, poller_device_t *d)
     d->disabled = dp_db_col_int(q, 14) != 0;
 }
 
-int poller_db_load_device(poller_db_t *db, uint64_t id, const char *hostname,
-                          poller_device_t *out, dp_err_t *err)
+int poller_db_load_device(poller_db_t *db, uint64_t id, const char *hostname, poller_device_t *out,
+                          dp_err_t *err)
 {
     static const char *cols =
         "SELECT device_id, hostname, overwrite_ip, port, snmpver, community, authlevel,"
@@ -351,8 +349,8 @@ int poller_db_load_device(poller_db_t *db, uint64_t id, const char *hostname,
         s_fill_device(q, out);
         dp_err_t kerr = {0};
         if (dp_snmp_target_keys(&out->target, &kerr) != 0)
-            dp_log_warn("bad SNMPv3 settings", "device_id=%" PRIu64 " err=\"%s\"",
-                        out->device_id, kerr.text);
+            dp_log_warn("bad SNMPv3 settings", "device_id=%" PRIu64 " err=\"%s\"", out->device_id,
+                        kerr.text);
         out->target.auth_pass = out->target.priv_pass = NULL;
     }
     while (dp_db_fetch(q) == 1)
@@ -453,11 +451,11 @@ static int s_load_prevdev(poller_db_t *db, poller_item_t *items, int n, dp_err_t
     return 0;
 }
 
-//  Reads previous port samples; fills port_id/prev and the deleted list. Returns the number of
-//  walked ports without a row, or -1.
+//  Reads previous port samples; fills port_id/prev. Returns the number of walked ports without
+//  a row, or -1. Rows of ports the walk did not see are left alone: the discoverer owns the
+//  inventory (deleted / undeleted).
 static int s_load_ports(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
 {
-    s_reset(&db->del);
     for (int i = 0; i < n; i++) {
         if (!items[i].up)
             continue;
@@ -476,21 +474,17 @@ static int s_load_ports(poller_db_t *db, poller_item_t *items, int n, dp_err_t *
             continue;
         poller_poll_t *poll = items[i].poll;
         poller_port_t *p = poller_poll_port(poll, (uint32_t)dp_db_col_uint(q, 1), false);
-        uint32_t port_id = (uint32_t)dp_db_col_uint(q, 2);
-        if (!p) {
-            if (dp_db_col_int(q, 3) == 0) /* vanished: mark deleted (if this item is written) */
-                s_printf(&db->del, "%s[%d,%u]", db->del.len ? "," : "", i, port_id);
+        if (!p)
             continue;
-        }
-        p->port_id = port_id;
+        p->port_id = (uint32_t)dp_db_col_uint(q, 2);
         poller_prev_t *pv = &db->prev[db->prev_off[i] + (p - poll->ports)];
         memset(pv, 0, sizeof *pv);
-        pv->valid = !dp_db_col_is_null(q, 4);
-        pv->at_ms = pv->valid ? dp_db_col_time_ms(q, 4) : 0;
-        pv->hc_mask = (uint16_t)dp_db_col_uint(q, 5);
+        pv->valid = !dp_db_col_is_null(q, 3);
+        pv->at_ms = pv->valid ? dp_db_col_time_ms(q, 3) : 0;
+        pv->hc_mask = (uint16_t)dp_db_col_uint(q, 4);
         for (int c = 0; c < POLLER_CTR_COUNT; c++)
-            if (!dp_db_col_is_null(q, 6 + c)) {
-                pv->value[c] = dp_db_col_uint(q, 6 + c);
+            if (!dp_db_col_is_null(q, 5 + c)) {
+                pv->value[c] = dp_db_col_uint(q, 5 + c);
                 pv->have |= (uint16_t)(1u << c);
             }
     }
@@ -544,15 +538,36 @@ static char *s_u64_text(uint64_t v, char *end)
     return p;
 }
 
-static void s_opt_u64(s_buf_t *b, bool have, uint64_t v)
+//  lead (',' or '(') and v in decimal.
+static void s_num(s_buf_t *b, char lead, uint64_t v)
 {
     char tmp[24];
     char *end = tmp + sizeof tmp, *p = s_u64_text(v, end);
-    *--p = ',';
+    *--p = lead;
+    s_put(b, p, (size_t)(end - p));
+}
+
+static void s_opt_u64(s_buf_t *b, bool have, uint64_t v)
+{
     if (have)
-        s_put(b, p, (size_t)(end - p));
+        s_num(b, ',', v);
     else
         s_put(b, ",NULL", 5);
+}
+
+//  ",'text'": text is a constant word or a time we formatted, never text a device sent.
+static void s_quoted(s_buf_t *b, const char *text)
+{
+    size_t n = strlen(text);
+    if (s_reserve(&b->p, &b->len, &b->cap, n + 3) != 0)
+        abort();
+    char *o = b->p + b->len;
+    o[0] = ',';
+    o[1] = '\'';
+    memcpy(o + 2, text, n);
+    o[n + 2] = '\'';
+    b->len += n + 3;
+    b->p[b->len] = '\0';
 }
 
 //  A rate with 3 decimals (plenty for units per second); %.17g where that would not fit.
@@ -582,9 +597,9 @@ static void s_opt_double(s_buf_t *b, bool have, double v)
 static void s_const_str(s_buf_t *b, const char *word)
 {
     if (word)
-        s_printf(b, ",'%s'", word);
+        s_quoted(b, word);
     else
-        s_printf(b, ",NULL");
+        s_put(b, ",NULL", 5);
 }
 
 //  One port row of the upsert (column order in s_build_upsert). Every value is a number, NULL,
@@ -597,20 +612,23 @@ static void s_port_row(s_buf_t *b, const poller_item_t *it, const poller_port_t 
     static _Thread_local int64_t prev_ms = -1;
     static _Thread_local char prev[32];
     uint64_t speed = poller_port_speed(p);
-    s_printf(b, "(%u,%" PRIu64 ",%u", p->port_id, it->poll->device_id, p->if_index);
+    s_num(b, '(', p->port_id);
+    s_num(b, ',', it->poll->device_id);
+    s_num(b, ',', p->if_index);
     s_opt_u64(b, speed > 0, speed);
     s_const_str(b, poller_if_status_name(p->admin));
     s_const_str(b, poller_if_status_name(p->oper));
-    s_printf(b, ",%u,'%s'", poller_port_hc_mask(p), now);
+    s_num(b, ',', poller_port_hc_mask(p));
+    s_quoted(b, now);
     if (pv->valid && pv->at_ms < it->poll->at_ms) {
         if (pv->at_ms != prev_ms) { /* usually the same for every port of a device */
             poller_db_time_text(pv->at_ms, prev, sizeof prev);
             prev_ms = pv->at_ms;
         }
-        s_printf(b, ",'%s'", prev);
+        s_quoted(b, prev);
         s_opt_double(b, true, (it->poll->at_ms - pv->at_ms) / 1000.0);
     } else {
-        s_printf(b, ",NULL,NULL");
+        s_put(b, ",NULL,NULL", 10);
     }
     for (int c = 0; c < POLLER_CTR_COUNT; c++) {
         s_opt_u64(b, r[c].have_value, r[c].value);
@@ -620,7 +638,7 @@ static void s_port_row(s_buf_t *b, const poller_item_t *it, const poller_port_t 
         }
         s_opt_double(b, r[c].have_rate, r[c].rate);
     }
-    s_printf(b, ",0)");
+    s_put(b, ")", 1);
 }
 
 //  Runs head + rows + tail as one statement.
@@ -685,10 +703,10 @@ static int s_write_port_names(poller_db_t *db, const poller_item_t *items, int n
             const poller_port_t *p = &poll->ports[k];
             if (p->port_id == 0)
                 continue;
-            const char *vals[4] = {
-                p->have_name ? p->name : NULL, p->have_descr ? p->descr : NULL,
-                p->have_alias ? p->alias : NULL,
-                p->if_type ? poller_if_type_name(p->if_type, tbuf, sizeof tbuf) : NULL};
+            const char *vals[4] = {p->have_name ? p->name : NULL, p->have_descr ? p->descr : NULL,
+                                   p->have_alias ? p->alias : NULL,
+                                   p->if_type ? poller_if_type_name(p->if_type, tbuf, sizeof tbuf)
+                                              : NULL};
             s_printf(b, "%s[%u", rows++ ? "," : "", p->port_id);
             for (int v = 0; v < 4; v++) {
                 s_printf(b, ",");
@@ -741,8 +759,8 @@ static int s_write_host(poller_db_t *db, const poller_item_t *items, int n, dp_e
             s_printf(b,
                      "%s(%" PRIu64 ",'hrstorage',%u,'%s',%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64
                      ",%.2f,UTC_TIMESTAMP(3),0)",
-                     rows++ ? "," : "", items[i].poll->device_id, s->index,
-                     s_storage_type(s->type), s->units, size, used, size - used,
+                     rows++ ? "," : "", items[i].poll->device_id, s->index, s_storage_type(s->type),
+                     s->units, size, used, size - used,
                      size ? 100.0 * (double)used / (double)size : 0.0);
         }
     if (rows > 0 && s_exec_rows(db, b, s_sql_storage_tail, err) != 0)
@@ -799,26 +817,6 @@ static int s_write_devices(poller_db_t *db, poller_item_t *items, int n, dp_err_
     return 0;
 }
 
-static int s_write_deleted(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
-{
-    if (db->del.len == 0)
-        return 0;
-    /* del holds [item,port_id] pairs; keep those of written items */
-    s_buf_t b = {0};
-    s_printf(&b, "[");
-    int rows = 0;
-    for (const char *p = db->del.p; (p = strchr(p, '[')) != NULL; p++) {
-        int i = 0;
-        unsigned port_id = 0;
-        if (sscanf(p, "[%d,%u]", &i, &port_id) == 2 && i >= 0 && i < n && items[i].up &&
-            !items[i].stale)
-            s_printf(&b, "%s%u", rows++ ? "," : "", port_id);
-    }
-    int rc = rows > 0 ? s_exec_json(db, s_sql_ports_del, &b, err) : 0;
-    free(b.p);
-    return rc;
-}
-
 int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
 {
     if (n <= 0)
@@ -862,11 +860,11 @@ int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t
     for (int i = 0; rc == 0 && i < n; i++) {
         const s_prevdev_t *pd = &db->prevdev[i];
         const poller_poll_t *poll = items[i].poll;
-        items[i].rebooted = items[i].up && pd->found && pd->have_uptime && poll->have_uptime &&
-                            pd->last_polled_ms > 0 &&
-                            poller_counter_rebooted((uint32_t)(pd->uptime_s * 100),
-                                                    pd->last_polled_ms, poll->uptime_cs,
-                                                    poll->at_ms);
+        items[i].rebooted =
+            items[i].up && pd->found && pd->have_uptime && poll->have_uptime &&
+            pd->last_polled_ms > 0 &&
+            poller_counter_rebooted((uint32_t)(pd->uptime_s * 100), pd->last_polled_ms,
+                                    poll->uptime_cs, poll->at_ms);
     }
     if (rc == 0)
         rc = s_write_devices(db, items, n, err);
@@ -874,8 +872,6 @@ int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t
         rc = s_write_ports(db, items, n, err);
     if (rc == 0)
         rc = s_write_port_names(db, items, n, err);
-    if (rc == 0)
-        rc = s_write_deleted(db, items, n, err);
     if (rc == 0)
         rc = s_write_host(db, items, n, err);
     if (rc == 0)

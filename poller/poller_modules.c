@@ -9,11 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_IF(c)  {1, 3, 6, 1, 2, 1, 2, 2, 1, c}
-#define S_IFX(c) {1, 3, 6, 1, 2, 1, 31, 1, 1, 1, c}
+#define S_IF(c)                                                                                    \
+    {                                                                                              \
+        1, 3, 6, 1, 2, 1, 2, 2, 1, c                                                               \
+    }
+#define S_IFX(c)                                                                                   \
+    {                                                                                              \
+        1, 3, 6, 1, 2, 1, 31, 1, 1, 1, c                                                           \
+    }
 #define S_PORT_DS 15
-#define S_PATH   (DP_MSG_PATH_MAX + 1)
-#define S_KINDS  RRDWRITER_DEF_KIND_COUNT
+#define S_PATH    (DP_MSG_PATH_MAX + 1)
+#define S_KINDS   RRDWRITER_DEF_KIND_COUNT
 
 enum { S_BASE = 0, S_LO, S_IDENT };
 
@@ -61,7 +67,10 @@ static const s_coldef_t s_port_cols[] = {
     {S_IFX(18), 11, POLLER_COL_ALIAS, 0, S_IDENT, false},
 };
 
-#define S_HR_STOR(c) {1, 3, 6, 1, 2, 1, 25, 2, 3, 1, c}
+#define S_HR_STOR(c)                                                                               \
+    {                                                                                              \
+        1, 3, 6, 1, 2, 1, 25, 2, 3, 1, c                                                           \
+    }
 static const s_coldef_t s_host_cols[] = {
     {{1, 3, 6, 1, 2, 1, 25, 3, 3, 1, 2}, 11, POLLER_COL_PROC_LOAD, 0, S_BASE, false},
     {S_HR_STOR(2), 11, POLLER_COL_STOR_TYPE, 0, S_BASE, false},
@@ -339,34 +348,46 @@ bool poller_poll_all_hc(const poller_poll_t *poll)
 const char *poller_ctr_column(int ctr)
 {
     static const char *const names[POLLER_CTR_COUNT] = {
-        "ifInOctets",         "ifOutOctets",       "ifInUcastPkts",      "ifOutUcastPkts",
-        "ifInErrors",         "ifOutErrors",       "ifInDiscards",       "ifOutDiscards",
-        "ifInUnknownProtos",  "ifInMulticastPkts", "ifOutMulticastPkts", "ifInBroadcastPkts",
+        "ifInOctets",        "ifOutOctets",       "ifInUcastPkts",      "ifOutUcastPkts",
+        "ifInErrors",        "ifOutErrors",       "ifInDiscards",       "ifOutDiscards",
+        "ifInUnknownProtos", "ifInMulticastPkts", "ifOutMulticastPkts", "ifInBroadcastPkts",
         "ifOutBroadcastPkts"};
     return ctr >= 0 && ctr < POLLER_CTR_COUNT ? names[ctr] : NULL;
 }
 
 const char *poller_if_status_name(int status)
 {
-    static const char *const names[] = {NULL,      "up",       "down",       "testing",
-                                        "unknown", "dormant",  "notPresent", "lowerLayerDown"};
+    static const char *const names[] = {NULL,      "up",      "down",       "testing",
+                                        "unknown", "dormant", "notPresent", "lowerLayerDown"};
     return status > 0 && status < S_NELEM(names) ? names[status] : NULL;
 }
 
 const char *poller_if_type_name(int type, char *buf, size_t size)
 {
     switch (type) {
-    case 1: return "other";
-    case 6: return "ethernetCsmacd";
-    case 23: return "ppp";
-    case 24: return "softwareLoopback";
-    case 53: return "propVirtual";
-    case 117: return "gigabitEthernet";
-    case 131: return "tunnel";
-    case 135: return "l2vlan";
-    case 136: return "l3ipvlan";
-    case 161: return "ieee8023adLag";
-    default: snprintf(buf, size, "%d", type); return buf;
+    case 1:
+        return "other";
+    case 6:
+        return "ethernetCsmacd";
+    case 23:
+        return "ppp";
+    case 24:
+        return "softwareLoopback";
+    case 53:
+        return "propVirtual";
+    case 117:
+        return "gigabitEthernet";
+    case 131:
+        return "tunnel";
+    case 135:
+        return "l2vlan";
+    case 136:
+        return "l3ipvlan";
+    case 161:
+        return "ieee8023adLag";
+    default:
+        snprintf(buf, size, "%d", type);
+        return buf;
     }
 }
 
@@ -420,8 +441,8 @@ int poller_metrics_init(int step_s)
     for (int k = 0; k < S_KINDS; k++) {
         char **argv = NULL;
         int argc = 0;
-        if (rrdwriter_def_create_args((rrdwriter_def_kind_t)k, &rras, step_s, &argv, &argc,
-                                      NULL) != 0)
+        if (rrdwriter_def_create_args((rrdwriter_def_kind_t)k, &rras, step_s, &argv, &argc, NULL) !=
+            0)
             return -1;
         for (int i = 0; i < s_nds[k]; i++)
             free(s_ds[k][i]);
@@ -447,11 +468,21 @@ void poller_port_rrd_values(const poller_port_t *p, double out[15])
     /* rrdwriter_def order: INOCTETS OUTOCTETS INERRORS OUTERRORS INUCASTPKTS OUTUCASTPKTS
        INNUCASTPKTS OUTNUCASTPKTS INDISCARDS OUTDISCARDS INUNKNOWNPROTOS INBROADCASTPKTS
        OUTBROADCASTPKTS INMULTICASTPKTS OUTMULTICASTPKTS */
-    static const int map[15] = {POLLER_CTR_IN_OCTETS, POLLER_CTR_OUT_OCTETS, POLLER_CTR_IN_ERRORS,
-                                POLLER_CTR_OUT_ERRORS, POLLER_CTR_IN_UCAST, POLLER_CTR_OUT_UCAST,
-                                -1, -2, POLLER_CTR_IN_DISCARDS, POLLER_CTR_OUT_DISCARDS,
-                                POLLER_CTR_IN_UNKNOWN, POLLER_CTR_IN_BCAST, POLLER_CTR_OUT_BCAST,
-                                POLLER_CTR_IN_MCAST, POLLER_CTR_OUT_MCAST};
+    static const int map[15] = {POLLER_CTR_IN_OCTETS,
+                                POLLER_CTR_OUT_OCTETS,
+                                POLLER_CTR_IN_ERRORS,
+                                POLLER_CTR_OUT_ERRORS,
+                                POLLER_CTR_IN_UCAST,
+                                POLLER_CTR_OUT_UCAST,
+                                -1,
+                                -2,
+                                POLLER_CTR_IN_DISCARDS,
+                                POLLER_CTR_OUT_DISCARDS,
+                                POLLER_CTR_IN_UNKNOWN,
+                                POLLER_CTR_IN_BCAST,
+                                POLLER_CTR_OUT_BCAST,
+                                POLLER_CTR_IN_MCAST,
+                                POLLER_CTR_OUT_MCAST};
     for (int i = 0; i < 15; i++) {
         uint64_t v, w;
         int bits, wbits;
@@ -469,8 +500,8 @@ void poller_port_rrd_values(const poller_port_t *p, double out[15])
 }
 
 //  Appends one update; takes no ownership of values (copied). Returns 0 or -1.
-static int s_add(dp_msg_metrics_t *m, const char *host, rrdwriter_def_kind_t kind,
-                 const char *sub, uint64_t index, const double *values, dp_err_t *err)
+static int s_add(dp_msg_metrics_t *m, const char *host, rrdwriter_def_kind_t kind, const char *sub,
+                 uint64_t index, const double *values, dp_err_t *err)
 {
     char path[S_PATH];
     if (rrdwriter_def_path(path, sizeof path, host, kind, sub, index, err) != 0)

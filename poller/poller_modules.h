@@ -46,15 +46,15 @@ typedef enum {
 /* One interface as read in this poll. */
 typedef struct {
     uint32_t if_index;
-    uint32_t port_id;                /* from the DB phase; 0 = unknown */
-    uint64_t hc[POLLER_CTR_COUNT];   /* 64-bit column values */
-    uint64_t lo[POLLER_CTR_COUNT];   /* 32-bit column values */
-    uint16_t have_hc, have_lo;       /* bit per counter */
-    uint64_t if_speed;               /* ifSpeed, bits/s (Gauge32) */
-    uint32_t high_speed;             /* ifHighSpeed, Mbit/s */
+    uint32_t port_id;              /* from the DB phase; 0 = unknown */
+    uint64_t hc[POLLER_CTR_COUNT]; /* 64-bit column values */
+    uint64_t lo[POLLER_CTR_COUNT]; /* 32-bit column values */
+    uint16_t have_hc, have_lo;     /* bit per counter */
+    uint64_t if_speed;             /* ifSpeed, bits/s (Gauge32) */
+    uint32_t high_speed;           /* ifHighSpeed, Mbit/s */
     bool have_speed, have_high;
-    uint8_t admin, oper;             /* ifAdminStatus / ifOperStatus, 0 = not read */
-    int if_type;                     /* 0 = not read */
+    uint8_t admin, oper; /* ifAdminStatus / ifOperStatus, 0 = not read */
+    int if_type;         /* 0 = not read */
     bool have_name, have_descr, have_alias;
     char name[POLLER_NAME_MAX];
     char descr[POLLER_DESCR_MAX];
@@ -67,9 +67,9 @@ typedef struct {
 } poller_proc_t;
 
 typedef struct {
-    uint32_t index;     /* hrStorageIndex */
-    int type;           /* last sub-id of hrStorageType (2 RAM, 3 virtual, 4 disk, ...) */
-    uint32_t units;     /* bytes per allocation unit */
+    uint32_t index;      /* hrStorageIndex */
+    int type;            /* last sub-id of hrStorageType (2 RAM, 3 virtual, 4 disk, ...) */
+    uint32_t units;      /* bytes per allocation unit */
     uint64_t size, used; /* in units */
     uint8_t have;        /* bits: 1 type, 2 units, 4 size, 8 used, 16 descr */
     char descr[POLLER_NAME_MAX];
@@ -108,8 +108,8 @@ typedef struct {
 /* Everything one poll collected. */
 typedef struct {
     uint64_t device_id;
-    int64_t start_ms;   /* wall ms the poll started */
-    int64_t at_ms;      /* wall ms of the first reply (sample time of uptime/counters) */
+    int64_t start_ms; /* wall ms the poll started */
+    int64_t at_ms;    /* wall ms of the first reply (sample time of uptime/counters) */
     bool have_uptime, have_sysname;
     uint32_t uptime_cs; /* sysUpTime, TimeTicks */
     char sysname[POLLER_DESCR_MAX];
@@ -165,11 +165,11 @@ const char *poller_if_type_name(int type, char *buf, size_t size);
 
 /* The previous sample of a port from the DB. */
 typedef struct {
-    bool valid;                    /* a row with a poll_time exists */
-    int64_t at_ms;                 /* poll_time */
-    uint16_t hc_mask;              /* ifHC */
+    bool valid;       /* a row with a poll_time exists */
+    int64_t at_ms;    /* poll_time */
+    uint16_t hc_mask; /* ifHC */
     uint64_t value[POLLER_CTR_COUNT];
-    uint16_t have;                 /* bit per counter: value not NULL */
+    uint16_t have; /* bit per counter: value not NULL */
 } poller_prev_t;
 
 /* One counter's row values; NULL columns are have_* false. */

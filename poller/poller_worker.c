@@ -16,15 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_BATCH_MAX       128   /* polls per DB transaction */
-#define S_BATCH_WAIT_MS   50    /* longest a finished poll waits for its batch */
-#define S_ROW_TTL_MS      3600000 /* device rows are re-read after this */
-#define S_IDENTITY_MS     3600000 /* ifName/ifDescr/ifAlias/ifType refresh */
-#define S_DEFAULT_MAXREP  25
-#define S_HOST_MAXREP     8
-#define S_TEXT_MAX        65536
-#define S_HIST_BASE       1.2
-#define S_DONE_MAX        S_BATCH_MAX
+#define S_BATCH_MAX      128     /* polls per DB transaction */
+#define S_BATCH_WAIT_MS  50      /* longest a finished poll waits for its batch */
+#define S_ROW_TTL_MS     3600000 /* device rows are re-read after this */
+#define S_IDENTITY_MS    3600000 /* ifName/ifDescr/ifAlias/ifType refresh */
+#define S_DEFAULT_MAXREP 25
+#define S_HOST_MAXREP    8
+#define S_TEXT_MAX       65536
+#define S_HIST_BASE      1.2
+#define S_DONE_MAX       S_BATCH_MAX
 
 typedef struct {
     poller_device_t row;
@@ -40,7 +40,7 @@ typedef struct poller_worker poller_worker_t;
 
 struct s_job {
     poller_worker_t *w;
-    dp_msg_t *job;  /* NULL for a POLL command */
+    dp_msg_t *job; /* NULL for a POLL command */
     s_dev_t *dev;
     poller_device_t dbg_row; /* POLL command: a fresh row, not the cache */
     dp_snmp_sess_t *sess;
@@ -50,6 +50,7 @@ struct s_job {
     char detail[DP_SNMP_DETAIL_MAX];
     bool host_ok;
     int64_t t0_ms;
+    int64_t claimed_wall_ms; /* the claim was taken (start of the "job done" window) */
     s_job_t *next;
 };
 
@@ -211,7 +212,9 @@ static void s_reply(poller_worker_t *w, uint64_t job_id, dp_msg_status_t st, con
     if (w->ndone == S_DONE_MAX)
         s_send_done(w);
     poller_done_t *done = &w->done[w->ndone++];
-    *done = (poller_done_t){.job_id = job_id, .status = (int)st, .metrics = metrics,
+    *done = (poller_done_t){.job_id = job_id,
+                            .status = (int)st,
+                            .metrics = metrics,
                             .took_ms = took_ms < 0 ? 0 : took_ms};
     snprintf(done->reason, sizeof done->reason, "%s", reason ? reason : "");
 }
@@ -225,6 +228,16 @@ static void s_claim_end(poller_worker_t *w, const dp_msg_job_t *job, bool done)
     if (rc != 0)
         dp_log_warn("claim not finished", "device_id=%" PRIu64 " err=\"%s\"", job->device_id,
                     err.text);
+}
+
+//  The debug line an end-to-end test reads: one per claimed job, its claim window in wall ms.
+static void s_log_done(const dp_msg_job_t *job, int64_t start_ms, dp_msg_status_t st)
+{
+    dp_log_debug("job done",
+                 "device_id=%" PRIu64 " kind=poll cycle=%" PRId64 " start_ms=%" PRId64
+                 " end_ms=%" PRId64 " status=%s",
+                 job->device_id, job->cycle_ts, start_ms, dp_time_wall_ms(),
+                 dp_msg_status_name(st));
 }
 
 static void s_job_free(poller_worker_t *w, s_job_t *j)
@@ -380,8 +393,8 @@ static char *s_debug_text(const s_job_t *j)
     if (!up)
         S_OUT("reason: %s\n", j->detail);
     S_OUT("took_ms: %" PRId64 "\nsysName: %s\nuptime_s: %u\nports: %d\n",
-          dp_time_mono_ms() - j->t0_ms, p->have_sysname ? p->sysname : "",
-          p->uptime_cs / 100, p->nports);
+          dp_time_mono_ms() - j->t0_ms, p->have_sysname ? p->sysname : "", p->uptime_cs / 100,
+          p->nports);
     for (int i = 0; i < p->nports; i++) {
         const poller_port_t *q = &p->ports[i];
         uint64_t in = 0, outv = 0;
@@ -396,10 +409,9 @@ static char *s_debug_text(const s_job_t *j)
     for (int i = 0; i < p->nprocs; i++)
         S_OUT("processor index=%u load=%d\n", p->procs[i].index, p->procs[i].load);
     for (int i = 0; i < p->nstor; i++)
-        S_OUT("storage index=%u type=%d descr=\"%s\" size=%" PRIu64 " used=%" PRIu64
-              " units=%u\n",
-              p->stor[i].index, p->stor[i].type, p->stor[i].descr, p->stor[i].size,
-              p->stor[i].used, p->stor[i].units);
+        S_OUT("storage index=%u type=%d descr=\"%s\" size=%" PRIu64 " used=%" PRIu64 " units=%u\n",
+              p->stor[i].index, p->stor[i].type, p->stor[i].descr, p->stor[i].size, p->stor[i].used,
+              p->stor[i].units);
 #undef S_OUT
     return out;
 }
@@ -480,6 +492,44 @@ static void s_note_status(poller_worker_t *w, s_job_t *j, const poller_item_t *i
     d->status = now;
 }
 
+//  Outcome of one written (or refused) batch item; its claim end is filled in ends.
+static dp_msg_status_t s_outcome(poller_worker_t *w, s_job_t *j, poller_item_t *it, bool written,
+                                 dp_claim_end_t *end, const char **reason, dp_msg_t **metrics)
+{
+    const dp_msg_job_t *job = &j->job->job;
+    *end = (dp_claim_end_t){.device_id = job->device_id, .cycle_ts = job->cycle_ts};
+    *metrics = NULL;
+    if (!written) {
+        *reason = "db unavailable";
+        return DP_MSG_STATUS_ERROR;
+    }
+    if (it->stale) {
+        (*w->sh->stale_epoch)++;
+        dp_log_warn("stale epoch: poll not written", "device_id=%" PRIu64 " epoch=%" PRIu64,
+                    job->device_id, job->epoch);
+        *reason = "stale epoch";
+        return DP_MSG_STATUS_ERROR;
+    }
+    s_note_status(w, j, it);
+    if (it->rebooted) {
+        (*w->sh->reboots)++;
+        dp_log_info("device rebooted", "device_id=%" PRIu64, job->device_id);
+    }
+    if (it->new_ports)
+        j->dev->identity_ms = j->poll.identity ? j->dev->identity_ms : 0;
+    if (it->up) {
+        dp_err_t err = {0};
+        *metrics = poller_metrics_build(&j->poll, job->hostname, job->epoch, job->job_id,
+                                        job->cycle_ts, it->took_s, &err);
+        if (!*metrics)
+            dp_log_warn("no metrics", "device_id=%" PRIu64 " err=\"%s\"", job->device_id, err.text);
+    }
+    end->done = true;
+    *reason = it->up ? NULL : it->reason;
+    return it->up ? DP_MSG_STATUS_OK : DP_MSG_STATUS_DOWN;
+}
+
+//  Writes the batch, ends every claim in one pipelined Redis round trip, then answers.
 static void s_flush(poller_worker_t *w)
 {
     if (w->nbatch == 0)
@@ -490,8 +540,8 @@ static void s_flush(poller_worker_t *w)
     int64_t db_ms = dp_time_mono_ms() - t0;
     *w->sh->db_ms += (uint64_t)db_ms;
     (*w->sh->db_batches)++;
-    dp_log_debug("batch written", "worker=%d devices=%d rc=%d db_ms=%" PRId64, w->id, w->nbatch,
-                 rc, db_ms);
+    dp_log_debug("batch written", "worker=%d devices=%d rc=%d db_ms=%" PRId64, w->id, w->nbatch, rc,
+                 db_ms);
     if (rc != 0) {
         (*w->sh->db_errors)++;
         if (!w->db_down)
@@ -502,40 +552,20 @@ static void s_flush(poller_worker_t *w)
         dp_log_notice("database writes resumed", "worker=%d", w->id);
         w->db_down = false;
     }
+    dp_claim_end_t ends[S_BATCH_MAX];
+    dp_msg_status_t st[S_BATCH_MAX];
+    const char *reason[S_BATCH_MAX];
+    dp_msg_t *metrics[S_BATCH_MAX];
+    for (int i = 0; i < w->nbatch; i++)
+        st[i] = s_outcome(w, w->batch[i], &w->items[i], rc == 0, &ends[i], &reason[i], &metrics[i]);
+    if (dp_claim_end_many(w->redis, "poll", ends, w->nbatch, w->token,
+                          w->cfg->poller_interval_ms * 2, &err) != 0)
+        dp_log_warn("claims not finished", "worker=%d err=\"%s\"", w->id, err.text);
     for (int i = 0; i < w->nbatch; i++) {
         s_job_t *j = w->batch[i];
-        poller_item_t *it = &w->items[i];
         const dp_msg_job_t *job = &j->job->job;
-        int64_t took = (int64_t)(it->took_s * 1000);
-        if (rc != 0) {
-            s_claim_end(w, job, false);
-            s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "db unavailable", NULL, took);
-        } else if (it->stale) {
-            (*w->sh->stale_epoch)++;
-            dp_log_warn("stale epoch: poll not written", "device_id=%" PRIu64 " epoch=%" PRIu64,
-                        job->device_id, job->epoch);
-            s_claim_end(w, job, false);
-            s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "stale epoch", NULL, took);
-        } else {
-            s_note_status(w, j, it);
-            if (it->rebooted) {
-                (*w->sh->reboots)++;
-                dp_log_info("device rebooted", "device_id=%" PRIu64, job->device_id);
-            }
-            if (it->new_ports)
-                j->dev->identity_ms = j->poll.identity ? j->dev->identity_ms : 0;
-            dp_msg_t *m = NULL;
-            if (it->up) {
-                m = poller_metrics_build(&j->poll, job->hostname, job->epoch, job->job_id,
-                                         job->cycle_ts, it->took_s, &err);
-                if (!m)
-                    dp_log_warn("no metrics", "device_id=%" PRIu64 " err=\"%s\"",
-                                job->device_id, err.text);
-            }
-            s_claim_end(w, job, true);
-            s_reply(w, job->job_id, it->up ? DP_MSG_STATUS_OK : DP_MSG_STATUS_DOWN,
-                    it->up ? NULL : it->reason, m, took);
-        }
+        s_log_done(job, j->claimed_wall_ms, st[i]);
+        s_reply(w, job->job_id, st[i], reason[i], metrics[i], (int64_t)(w->items[i].took_s * 1000));
         s_job_free(w, j);
     }
     w->nbatch = 0;
@@ -549,7 +579,7 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg)
     const dp_msg_job_t *job = &msg->job;
     dp_err_t err = {0};
     dp_claim_t claim;
-    int64_t t0 = dp_time_mono_ms();
+    int64_t t0 = dp_time_mono_ms(), claimed_wall_ms = dp_time_wall_ms();
     if (dp_claim_device(w->redis, "poll", job->device_id, job->cycle_ts, w->token,
                         (int)w->cfg->job_timeout_ms, &claim, &err) != 0) {
         s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "redis unavailable", NULL, 0);
@@ -570,6 +600,7 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg)
     int rc = s_device(w, job, &d, &err);
     if (rc != 1) {
         s_claim_end(w, job, false);
+        s_log_done(job, claimed_wall_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, rc == 0 ? "unknown device" : "db unavailable",
                 NULL, dp_time_mono_ms() - t0);
         dp_msg_destroy(&msg);
@@ -578,12 +609,14 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg)
     s_job_t *j = s_job_new(w);
     if (!j) {
         s_claim_end(w, job, false);
+        s_log_done(job, claimed_wall_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "out of memory", NULL, 0);
         dp_msg_destroy(&msg);
         return;
     }
     j->job = msg;
     j->dev = d;
+    j->claimed_wall_ms = claimed_wall_ms;
     s_enqueue(w, j);
 }
 
@@ -745,8 +778,8 @@ static void s_actor(zsock_t *pipe, void *args)
             s_on_pipe(&w);
         dp_snmp_process(w.snmp);
         s_start_queued(&w);
-        if (w.nbatch > 0 && (dp_time_mono_ms() - w.batch_ms >= S_BATCH_WAIT_MS ||
-                             (w.active == 0 && !w.qhead)))
+        if (w.nbatch > 0 &&
+            (dp_time_mono_ms() - w.batch_ms >= S_BATCH_WAIT_MS || (w.active == 0 && !w.qhead)))
             s_flush(&w);
         s_send_done(&w);
         s_publish(&w);

@@ -14,16 +14,16 @@
 #include <string.h>
 #include <strings.h>
 
-#define S_COMMIT_MS       20           /* group commit delay after the first uncommitted frame */
-#define S_COMMIT_BYTES    (8u << 20)   /* commit at once past this many buffered bytes */
-#define S_RECV_BURST      512          /* messages read per wake-up */
-#define S_TICK_MS         1000         /* housekeeping */
-#define S_DRAIN_TICK_MS   50           /* drain progress check */
-#define S_KEEP_MS         120000       /* applied spool kept for rrdcached journal replays */
-#define S_KEEP_MAX_MS     3600000      /* ... at most (rrdcached rotates its journal hourly) */
-#define S_JOURNAL_BYTES   (4u << 20)   /* ... and until this much later data was committed */
-#define S_LOG_EVERY_MS    10000        /* rate limit of reject warnings */
-#define S_MIB             (1024u * 1024u)
+#define S_COMMIT_MS     20         /* group commit delay after the first uncommitted frame */
+#define S_COMMIT_BYTES  (8u << 20) /* commit at once past this many buffered bytes */
+#define S_RECV_BURST    512        /* messages read per wake-up */
+#define S_TICK_MS       1000       /* housekeeping */
+#define S_DRAIN_TICK_MS 50         /* drain progress check */
+#define S_KEEP_MS       120000     /* applied spool kept for rrdcached journal replays */
+#define S_KEEP_MAX_MS   3600000    /* ... at most (rrdcached rotates its journal hourly) */
+#define S_JOURNAL_BYTES (4u << 20) /* ... and until this much later data was committed */
+#define S_LOG_EVERY_MS  10000      /* rate limit of reject warnings */
+#define S_MIB           (1024u * 1024u)
 
 typedef struct {
     zframe_t *rid; /* routing id of the sender (owned) */
@@ -37,19 +37,19 @@ typedef struct {
 } s_item_t;
 
 struct rrdwriter {
-    dp_daemon_t *daemon;       /* borrowed */
-    dp_cfg_t *cfg;             /* borrowed, reloaded in place */
-    int argc;                  /* for reloads */
-    char **argv;               /* borrowed */
-    zloop_t *loop;             /* the daemon's loop */
-    zsock_t *router;           /* METRICS in, ACK out */
-    bool reading;              /* router registered with the loop */
-    rrdwriter_spool_t *spool;  /* durable spool */
-    rrdwriter_apply_t *apply;  /* apply thread */
-    dp_stats_t *stats;         /* the daemon's counters */
-    s_ack_t *acks;             /* waiting for the next commit */
+    dp_daemon_t *daemon;      /* borrowed */
+    dp_cfg_t *cfg;            /* borrowed, reloaded in place */
+    int argc;                 /* for reloads */
+    char **argv;              /* borrowed */
+    zloop_t *loop;            /* the daemon's loop */
+    zsock_t *router;          /* METRICS in, ACK out */
+    bool reading;             /* router registered with the loop */
+    rrdwriter_spool_t *spool; /* durable spool */
+    rrdwriter_apply_t *apply; /* apply thread */
+    dp_stats_t *stats;        /* the daemon's counters */
+    s_ack_t *acks;            /* waiting for the next commit */
     size_t n_acks, cap_acks;
-    s_item_t *items;           /* spooled, not committed */
+    s_item_t *items; /* spooled, not committed */
     size_t n_items, cap_items;
     int commit_timer;          /* pending one-shot commit timer or -1 */
     int tick_timer;            /* housekeeping timer */
@@ -181,8 +181,8 @@ static void s_reject(rrdwriter_t *self, zframe_t *rid, const zframe_t *data, con
     (*self->rejected)++;
     int type = 0;
     uint64_t id = 0;
-    if (dp_msg_peek_id(zframe_data((zframe_t *)data), zframe_size((zframe_t *)data), &type,
-                       &id) == 0 &&
+    if (dp_msg_peek_id(zframe_data((zframe_t *)data), zframe_size((zframe_t *)data), &type, &id) ==
+            0 &&
         type == DP_MSG_METRICS)
         s_queue_ack(self, rid, id);
     int64_t now = dp_time_mono_ms();
@@ -216,9 +216,10 @@ static void s_handle(rrdwriter_t *self, zmsg_t *zm)
     (*self->accepted)++;
     s_queue_ack(self, rid, msg->msg_id);
     self->items = s_grow(self->items, &self->cap_items, self->n_items + 1, sizeof *self->items);
-    self->items[self->n_items++] = (s_item_t){
-        .msg = msg, .start_lsn = end - RRDWRITER_SPOOL_FRAME_HEAD - zframe_size(data),
-        .end_lsn = end};
+    self->items[self->n_items++] =
+        (s_item_t){.msg = msg,
+                   .start_lsn = end - RRDWRITER_SPOOL_FRAME_HEAD - zframe_size(data),
+                   .end_lsn = end};
 }
 
 static int s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
@@ -293,9 +294,8 @@ static int s_on_drain_tick(zloop_t *loop, int timer_id, void *arg)
     (void)loop, (void)timer_id;
     rrdwriter_t *self = arg;
     bool applied = rrdwriter_apply_applied(self->apply) >= rrdwriter_spool_committed(self->spool);
-    if (s_commit(self) == 0 &&
-        (applied || !rrdwriter_apply_is_up(self->apply) ||
-         dp_time_mono_ms() >= self->drain_deadline_ms)) {
+    if (s_commit(self) == 0 && (applied || !rrdwriter_apply_is_up(self->apply) ||
+                                dp_time_mono_ms() >= self->drain_deadline_ms)) {
         dp_log_notice("drained", "applied=%d backlog=%llu", applied,
                       (unsigned long long)s_backlog(self));
         zloop_timer_end(self->loop, self->drain_timer);
@@ -396,9 +396,14 @@ rrdwriter_t *rrdwriter_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *k
     self->loop = dp_daemon_loop(d);
     self->stats = dp_daemon_stats(d);
     self->commit_timer = self->tick_timer = self->drain_timer = -1;
-#define S_C(f) self->f = dp_stats_counter(self->stats, #f);
-    S_C(received) S_C(accepted) S_C(rejected) S_C(acked) S_C(commits) S_C(commit_errors)
-    S_C(paused)
+#define S_C(f) self->f = dp_stats_counter(self->stats, #f)
+    S_C(received);
+    S_C(accepted);
+    S_C(rejected);
+    S_C(acked);
+    S_C(commits);
+    S_C(commit_errors);
+    S_C(paused);
 #undef S_C
     self->spool = rrdwriter_spool_open(cfg->spool_dir, err);
     if (!self->spool)

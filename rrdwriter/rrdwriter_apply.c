@@ -20,22 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_FUTURE_SLACK_S  RRDWRITER_DEF_FUTURE_SLACK_S
-#define S_IDLE_WAIT_MS    1000  /* wake-up period when idle */
-#define S_PING_EVERY_MS   2000  /* health check while idle */
-#define S_BACKOFF_MIN_MS  100   /* reconnect backoff */
-#define S_BACKOFF_MAX_MS  2000
-#define S_LOG_EVERY_MS    10000 /* rate limit of repeated warnings */
-#define S_SIG_MAX         (RRDWRITER_BATCH_DS_MAX * (RRDWRITER_DEF_DS_NAME_MAX + 10))
-#define S_JOIN_MAX        (DP_MSG_DS_MAX * (DP_MSG_DS_DEF_MAX + 1) + 1)
-#define S_LINE_MAX        (DP_MSG_PATH_MAX + RRDWRITER_DEF_UPDATE_MAX + DP_MSG_DS_MAX * 24 + 16)
-#define S_CREATE_MAX      (DP_MSG_PATH_MAX + 64 + DP_MSG_DS_MAX * 64 + RRDWRITER_DEF_RRA_MAX * 64)
-#define S_PATH_CHARS      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:,+-/"
+#define S_FUTURE_SLACK_S RRDWRITER_DEF_FUTURE_SLACK_S
+#define S_IDLE_WAIT_MS   1000 /* wake-up period when idle */
+#define S_PING_EVERY_MS  2000 /* health check while idle */
+#define S_BACKOFF_MIN_MS 100  /* reconnect backoff */
+#define S_BACKOFF_MAX_MS 2000
+#define S_LOG_EVERY_MS   10000 /* rate limit of repeated warnings */
+#define S_SIG_MAX        (RRDWRITER_BATCH_DS_MAX * (RRDWRITER_DEF_DS_NAME_MAX + 10))
+#define S_JOIN_MAX       (DP_MSG_DS_MAX * (DP_MSG_DS_DEF_MAX + 1) + 1)
+#define S_LINE_MAX       (DP_MSG_PATH_MAX + RRDWRITER_DEF_UPDATE_MAX + DP_MSG_DS_MAX * 24 + 16)
+#define S_CREATE_MAX     (DP_MSG_PATH_MAX + 64 + DP_MSG_DS_MAX * 64 + RRDWRITER_DEF_RRA_MAX * 64)
+#define S_PATH_CHARS     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:,+-/"
 
 /* One DS list: names and types in order; interned by its text. */
 typedef struct {
-    int n;                                   /* data sources */
-    rrdwriter_def_ds_t ds[DP_MSG_DS_MAX];    /* parsed (min/max from the first sender) */
+    int n;                                /* data sources */
+    rrdwriter_def_ds_t ds[DP_MSG_DS_MAX]; /* parsed (min/max from the first sender) */
 } s_sig_t;
 
 /* One wire DS list ("ds" of an update joined by '|'), parsed once. */
@@ -45,12 +45,12 @@ typedef struct {
 
 /* What we know about one file. */
 typedef struct {
-    char *path;         /* relative path (owned) */
-    const s_sig_t *sig; /* NULL: not known yet (INFO/CREATE pending) */
-    int64_t last_ts;    /* newest timestamp sent; 0 unknown */
-    int64_t first_ts;   /* oldest timestamp wanting a CREATE in this round */
+    char *path;          /* relative path (owned) */
+    const s_sig_t *sig;  /* NULL: not known yet (INFO/CREATE pending) */
+    int64_t last_ts;     /* newest timestamp sent; 0 unknown */
+    int64_t first_ts;    /* oldest timestamp wanting a CREATE in this round */
     const s_sig_t *want; /* DS list of the first update that wants the file created */
-    bool resolving;     /* listed for INFO in this round */
+    bool resolving;      /* listed for INFO in this round */
 } s_file_t;
 
 /* One update line in the BATCH being built. */
@@ -71,10 +71,10 @@ typedef struct {
 
 /* Counters (borrowed from the stats table). */
 typedef struct {
-    dp_counter_t *updates_sent, *updates_rejected, *rej_path, *rej_ds, *rej_ds_mismatch,
-        *rej_value, *rej_future, *rej_nofile, *illegal_old, *replay_dup, *update_errors, *creates,
-        *create_errors, *batch_errors, *batches, *reconnects, *spool_corrupt, *rrdcached_up,
-        *messages_applied;
+    dp_counter_t *updates_sent, *updates_applied, *updates_rejected, *rej_path, *rej_ds,
+        *rej_ds_mismatch, *rej_value, *rej_future, *rej_nofile, *illegal_old, *replay_dup,
+        *update_errors, *creates, *create_errors, *batch_errors, *batches, *reconnects,
+        *spool_corrupt, *rrdcached_up, *messages_applied;
 } s_counters_t;
 
 /* A rate-limited warning. */
@@ -96,25 +96,27 @@ struct rrdwriter_apply {
     _Atomic uint64_t applied;  /* published applied position */
     atomic_bool up;            /* connected to rrdcached */
     /* thread-owned */
-    rrdwriter_batch_t *rc;           /* rrdcached connection */
+    rrdwriter_batch_t *rc;            /* rrdcached connection */
     rrdwriter_spool_reader_t *reader; /* spool reads */
-    zhashx_t *files;                 /* path -> s_file_t */
-    zhashx_t *sigs;                  /* sig text -> s_sig_t */
-    zhashx_t *dssets;                /* joined wire DS list -> s_dsset_t */
-    uint64_t cursor;                 /* next frame to apply */
-    uint64_t replay_end;             /* frames before this may already be in rrdcached */
-    uint64_t sent_hwm;               /* end of the newest frame sent to rrdcached */
-    int64_t last_io_ms;              /* last successful exchange with rrdcached */
-    s_counters_t c;                  /* counters */
-    s_item_t *work;                  /* messages of the round */
+    zhashx_t *files;                  /* path -> s_file_t */
+    zhashx_t *sigs;                   /* sig text -> s_sig_t */
+    zhashx_t *dssets;                 /* joined wire DS list -> s_dsset_t */
+    uint64_t cursor;                  /* next frame to apply */
+    uint64_t replay_end;              /* frames before this may already be in rrdcached */
+    uint64_t sent_hwm;                /* end of the newest frame sent to rrdcached */
+    int64_t last_io_ms;               /* last successful exchange with rrdcached */
+    s_counters_t c;                   /* counters */
+    s_item_t *work;                   /* messages of the round */
     size_t n_work, cap_work;
-    char *text;                      /* BATCH text */
+    char *text; /* BATCH text */
     size_t text_len, text_cap;
-    s_line_t *lines;                 /* per BATCH line */
+    s_line_t *lines; /* per BATCH line */
     size_t n_lines, cap_lines;
-    s_file_t **resolve;              /* files to INFO/CREATE this round */
+    s_file_t **resolve; /* files to INFO/CREATE this round */
     size_t n_resolve, cap_resolve;
     s_ratelog_t log_reject, log_old, log_error; /* rate limits */
+    size_t round_sent;   /* lines sent to rrdcached in this round (with retries) */
+    size_t round_errors; /* of which rrdcached refused */
 };
 
 //  --------------------------------------------------------------------------
@@ -161,26 +163,27 @@ static void s_counters(rrdwriter_apply_t *a)
 {
     dp_stats_t *st = a->cfg.stats;
     s_counters_t *c = &a->c;
-#define S_C(f, name) c->f = dp_stats_counter(st, name);
-    S_C(updates_sent, "updates_sent")
-    S_C(updates_rejected, "updates_rejected")
-    S_C(rej_path, "rejected_path")
-    S_C(rej_ds, "rejected_ds")
-    S_C(rej_ds_mismatch, "rejected_ds_mismatch")
-    S_C(rej_value, "rejected_value")
-    S_C(rej_future, "rejected_future")
-    S_C(rej_nofile, "rejected_no_file")
-    S_C(illegal_old, "illegal_old")
-    S_C(replay_dup, "replay_already_applied")
-    S_C(update_errors, "update_errors")
-    S_C(creates, "creates")
-    S_C(create_errors, "create_errors")
-    S_C(batch_errors, "batch_errors")
-    S_C(batches, "batches")
-    S_C(reconnects, "rrdcached_connects")
-    S_C(spool_corrupt, "spool_corrupt")
-    S_C(rrdcached_up, "rrdcached_up")
-    S_C(messages_applied, "messages_applied")
+#define S_C(f, name) c->f = dp_stats_counter(st, name)
+    S_C(updates_sent, "updates_sent");
+    S_C(updates_applied, "updates_applied");
+    S_C(updates_rejected, "updates_rejected");
+    S_C(rej_path, "rejected_path");
+    S_C(rej_ds, "rejected_ds");
+    S_C(rej_ds_mismatch, "rejected_ds_mismatch");
+    S_C(rej_value, "rejected_value");
+    S_C(rej_future, "rejected_future");
+    S_C(rej_nofile, "rejected_no_file");
+    S_C(illegal_old, "illegal_old");
+    S_C(replay_dup, "replay_already_applied");
+    S_C(update_errors, "update_errors");
+    S_C(creates, "creates");
+    S_C(create_errors, "create_errors");
+    S_C(batch_errors, "batch_errors");
+    S_C(batches, "batches");
+    S_C(reconnects, "rrdcached_connects");
+    S_C(spool_corrupt, "spool_corrupt");
+    S_C(rrdcached_up, "rrdcached_up");
+    S_C(messages_applied, "messages_applied");
 #undef S_C
 }
 
@@ -401,8 +404,8 @@ static void s_on_create(void *arg, size_t index, int status, const char *text)
         (*a->c.create_errors)++;
         uint64_t suppressed;
         if (s_ratelog_ok(&a->log_error, &suppressed))
-            dp_log_error("rrdcached CREATE failed", "rrd=%s error=\"%s\" suppressed=%llu",
-                         f->path, text, (unsigned long long)suppressed);
+            dp_log_error("rrdcached CREATE failed", "rrd=%s error=\"%s\" suppressed=%llu", f->path,
+                         text, (unsigned long long)suppressed);
     }
 }
 
@@ -478,8 +481,8 @@ static void s_old(rrdwriter_apply_t *a, bool replay, const char *rrd, const char
                       (unsigned long long)suppressed);
 }
 
-static void s_add_line(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u, s_file_t *f,
-                       int64_t ts, bool replay)
+static void s_add_line(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u, s_file_t *f, int64_t ts,
+                       bool replay)
 {
     char vals[RRDWRITER_DEF_UPDATE_MAX + DP_MSG_DS_MAX * 24];
     if (rrdwriter_def_format_update(vals, sizeof vals, ts, u->values, (int)u->n_values) != 0) {
@@ -577,6 +580,7 @@ static void s_on_batch_error(void *arg, size_t index, int status, const char *te
     (void)status;
     rrdwriter_apply_t *a = arg;
     s_line_t *l = &a->lines[index];
+    a->round_errors++;
     const char *last = strstr(text, "last update time is ");
     if (strstr(text, "illegal attempt to update") && last) {
         int64_t t = (int64_t)strtod(last + 20, NULL);
@@ -633,6 +637,7 @@ static int s_retry(rrdwriter_apply_t *a, dp_err_t *err)
     s_line_t *saved = a->lines;
     a->lines = lines;
     int rc = rrdwriter_batch_run(a->rc, text, len, n, s_on_batch_error, a, err);
+    a->round_sent += n;
     a->lines = saved;
     free(text);
     free(lines);
@@ -663,8 +668,10 @@ static int s_round(rrdwriter_apply_t *a)
         s_format(a);
         if (a->work[a->n_work - 1].end_lsn > a->sent_hwm)
             a->sent_hwm = a->work[a->n_work - 1].end_lsn;
-        int errors = rrdwriter_batch_run(a->rc, a->text, a->text_len, a->n_lines,
-                                         s_on_batch_error, a, &err);
+        a->round_sent = a->n_lines;
+        a->round_errors = 0;
+        int errors =
+            rrdwriter_batch_run(a->rc, a->text, a->text_len, a->n_lines, s_on_batch_error, a, &err);
         rc = errors < 0 ? -1 : 0;
         bool any_retry = false;
         for (size_t i = 0; rc == 0 && errors > 0 && i < a->n_lines; i++)
@@ -674,7 +681,8 @@ static int s_round(rrdwriter_apply_t *a)
     }
     if (rc == 0) {
         (*a->c.batches)++;
-        *a->c.updates_sent += a->n_lines;
+        *a->c.updates_sent += a->round_sent;
+        *a->c.updates_applied += a->round_sent - a->round_errors;
         *a->c.messages_applied += a->n_work;
         uint64_t done = a->work[a->n_work - 1].end_lsn;
         if (done > atomic_load(&a->applied))

@@ -16,23 +16,23 @@
 
 #include "dp_time.h"
 
-#define S_RBUF_SIZE    (256u << 10) /* reply buffer */
-#define S_LINE_MAX     8192         /* longest reply line kept */
-#define S_WINDOW_CMDS  64           /* single-line commands in flight */
-#define S_WINDOW_INFO  4            /* INFO requests in flight (replies are long) */
-#define S_HOST_MAX     256
-#define S_CMD_MAX      4096
+#define S_RBUF_SIZE   (256u << 10) /* reply buffer */
+#define S_LINE_MAX    8192         /* longest reply line kept */
+#define S_WINDOW_CMDS 64           /* single-line commands in flight */
+#define S_WINDOW_INFO 4            /* INFO requests in flight (replies are long) */
+#define S_HOST_MAX    256
+#define S_CMD_MAX     4096
 
 struct rrdwriter_batch {
-    char *address;    /* as given */
-    char *unix_path;  /* unix socket path, or NULL for TCP */
+    char *address;         /* as given */
+    char *unix_path;       /* unix socket path, or NULL for TCP */
     char host[S_HOST_MAX]; /* TCP host */
-    char port[16];    /* TCP port */
-    int timeout_ms;   /* per call */
-    int fd;           /* connected socket or -1 */
-    char *rbuf;       /* received, not yet consumed bytes */
-    size_t rstart;    /* first unconsumed byte */
-    size_t rlen;      /* end of valid bytes */
+    char port[16];         /* TCP port */
+    int timeout_ms;        /* per call */
+    int fd;                /* connected socket or -1 */
+    char *rbuf;            /* received, not yet consumed bytes */
+    size_t rstart;         /* first unconsumed byte */
+    size_t rlen;           /* end of valid bytes */
     char line[S_LINE_MAX]; /* last line read */
 };
 
@@ -200,8 +200,10 @@ rrdwriter_batch_t *rrdwriter_batch_new(const char *address, int timeout_ms, dp_e
         size_t hlen = colon ? (size_t)(colon - address) : 0;
         if (!colon || hlen == 0 || hlen >= sizeof b->host || strlen(colon + 1) == 0 ||
             strlen(colon + 1) >= sizeof b->port) {
-            dp_err_set(err, DP_ERR_CONFIG, "rrdcached address '%.100s': expected unix:/path or "
-                                           "host:port", address);
+            dp_err_set(err, DP_ERR_CONFIG,
+                       "rrdcached address '%.100s': expected unix:/path or "
+                       "host:port",
+                       address);
             rrdwriter_batch_destroy(&b);
             return NULL;
         }

@@ -20,12 +20,12 @@ typedef struct rrdwriter_batch rrdwriter_batch_t;
 
 /* What INFO tells about one file. */
 typedef struct {
-    bool exists;                                                    /* false: no such file */
-    int step_s;                                                     /* file step */
-    int64_t last_update_s;                                          /* last update on disk */
-    int n_ds;                                                       /* data sources */
+    bool exists;                                                         /* false: no such file */
+    int step_s;                                                          /* file step */
+    int64_t last_update_s;                                               /* last update on disk */
+    int n_ds;                                                            /* data sources */
     char ds_name[RRDWRITER_BATCH_DS_MAX][RRDWRITER_DEF_DS_NAME_MAX + 1]; /* in file order */
-    rrdwriter_def_ds_type_t ds_type[RRDWRITER_BATCH_DS_MAX];        /* in file order */
+    rrdwriter_def_ds_type_t ds_type[RRDWRITER_BATCH_DS_MAX];             /* in file order */
 } rrdwriter_batch_info_t;
 
 /* Called once per reply of a pipelined command: index in the request, the status (< 0 error),

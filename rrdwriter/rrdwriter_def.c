@@ -146,8 +146,7 @@ static int s_format_value(char *out, size_t size, double v)
         while (len > 0)
             *p++ = tmp[--len];
         *p = '\0';
-    }
-    else {
+    } else {
         for (int prec = 15;; prec++) {
             n = snprintf(out, size, "%.*g", prec, v);
             if (prec >= 17 || (n > 0 && (size_t)n < size && strtod(out, NULL) == v))

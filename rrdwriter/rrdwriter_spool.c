@@ -20,10 +20,10 @@
 #define S_BUF_START  (1u << 20) /* initial append buffer */
 
 typedef struct {
-    uint64_t seg;        /* segment number */
-    uint64_t bytes;      /* committed bytes in it */
-    int64_t applied_ms;  /* when seen fully applied; 0 = not yet */
-    uint64_t end_total;  /* s->total_committed when it was sealed */
+    uint64_t seg;       /* segment number */
+    uint64_t bytes;     /* committed bytes in it */
+    int64_t applied_ms; /* when seen fully applied; 0 = not yet */
+    uint64_t end_total; /* s->total_committed when it was sealed */
 } s_seg_t;
 
 struct rrdwriter_spool {
@@ -42,13 +42,13 @@ struct rrdwriter_spool {
 };
 
 struct rrdwriter_spool_reader {
-    char *dir;       /* spool directory */
-    int fd;          /* open segment or -1 */
-    uint64_t seg;    /* its number */
-    char *buf;       /* bytes [buf_off, buf_off + buf_len) of the segment */
-    size_t buf_cap;  /* bytes allocated */
-    uint64_t buf_off;  /* file offset of buf[0] */
-    size_t buf_len;  /* bytes valid */
+    char *dir;        /* spool directory */
+    int fd;           /* open segment or -1 */
+    uint64_t seg;     /* its number */
+    char *buf;        /* bytes [buf_off, buf_off + buf_len) of the segment */
+    size_t buf_cap;   /* bytes allocated */
+    uint64_t buf_off; /* file offset of buf[0] */
+    size_t buf_len;   /* bytes valid */
 };
 
 static const unsigned char s_sum_key[crypto_shorthash_KEYBYTES]; /* zero key: integrity only */
@@ -239,8 +239,8 @@ rrdwriter_spool_t *rrdwriter_spool_open(const char *dir, dp_err_t *err)
         return NULL;
     }
     if (!dir || !*dir || (mkdir(dir, 0750) != 0 && errno != EEXIST)) {
-        dp_err_set(err, DP_ERR_CONFIG, "spool: cannot create directory '%s': %s",
-                   dir ? dir : "", strerror(errno));
+        dp_err_set(err, DP_ERR_CONFIG, "spool: cannot create directory '%s': %s", dir ? dir : "",
+                   strerror(errno));
         return NULL;
     }
     rrdwriter_spool_t *s = calloc(1, sizeof *s);

@@ -15,11 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RRDWRITER_SPOOL_SEG_SHIFT     40                /* lsn = seg << 40 | offset */
-#define RRDWRITER_SPOOL_SEG_MAX_BYTES (64u << 20)       /* a segment is sealed past this size */
-#define RRDWRITER_SPOOL_SEG_MAX_MS    10000             /* ... or when it is this old */
-#define RRDWRITER_SPOOL_FRAME_HEAD    12                /* u32 length + u64 sum */
-#define RRDWRITER_SPOOL_FRAME_MAX     (8u << 20)        /* largest payload accepted */
+#define RRDWRITER_SPOOL_SEG_SHIFT     40          /* lsn = seg << 40 | offset */
+#define RRDWRITER_SPOOL_SEG_MAX_BYTES (64u << 20) /* a segment is sealed past this size */
+#define RRDWRITER_SPOOL_SEG_MAX_MS    10000       /* ... or when it is this old */
+#define RRDWRITER_SPOOL_FRAME_HEAD    12          /* u32 length + u64 sum */
+#define RRDWRITER_SPOOL_FRAME_MAX     (8u << 20)  /* largest payload accepted */
 #define RRDWRITER_SPOOL_LSN(seg, off) (((uint64_t)(seg) << RRDWRITER_SPOOL_SEG_SHIFT) | (off))
 #define RRDWRITER_SPOOL_SEG(lsn)      ((lsn) >> RRDWRITER_SPOOL_SEG_SHIFT)
 #define RRDWRITER_SPOOL_OFF(lsn)      ((lsn) & ((UINT64_C(1) << RRDWRITER_SPOOL_SEG_SHIFT) - 1))

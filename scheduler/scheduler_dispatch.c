@@ -283,6 +283,7 @@ static int s_send_job(scheduler_dispatch_t *d, dp_msg_kind_t kind, scheduler_tar
                                  : scheduler_plan_slot(now_s, t->phase_s,
                                                        scheduler_plan_interval(d->plans[kind]));
     dp_msg_t *m = s_job(d, kind, t, job_id, epoch, cycle_s, t->attempt + 1);
+    int64_t sent_ms = m->created_ms; /* before the send: the worker may stamp within the ms */
     char *data = NULL;
     size_t size = 0;
     dp_err_t err = {0};
@@ -297,7 +298,8 @@ static int s_send_job(scheduler_dispatch_t *d, dp_msg_kind_t kind, scheduler_tar
         return -1;
     }
     if (d->trace && kind != DP_MSG_KIND_BILL)
-        dp_trace_batch_begin(d->trace, t->id, job_id, dp_msg_kind_name(kind), epoch, d->node);
+        dp_trace_batch_begin(d->trace, t->id, job_id, dp_msg_kind_name(kind), epoch, d->node,
+                             sent_ms);
     scheduler_plan_lease(d->plans[kind], t, job_id, now_s);
     s_lease_t *l = malloc(sizeof *l);
     *l = (s_lease_t){job_id, kind, t->id, w, now_ms + d->job_timeout_ms};

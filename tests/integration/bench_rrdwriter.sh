@@ -17,17 +17,17 @@ RW_RRA=small RW_STEP=5 rw_env "$DP_TMP/rw.env" DP_SPOOL_MAX_MB=8192
 rw_start rw
 START=$((($(date +%s) / 5 - 2 * R - 3) * 5))
 gen() { rw_gen --devices "$DEV" --ports 24 --step 5 --start-ts "$START" --window "$WINDOW" "$@"; }
-applied() { [ "$(rw_stat updates_sent)" = "$1" ] && rw_backlog_zero; }
+applied() { [ "$(rw_stat updates_applied)" = "$1" ] && rw_backlog_zero; }
 
 t0=$(now)
 gen --rounds 1 >/dev/null || fail "metricsgen (create)"
-dp_wait_until 300 applied $((DEV * 24)) || fail "create phase: $(rw_stat updates_sent)"
+dp_wait_until 300 applied $((DEV * 24)) || fail "create phase: $(rw_stat updates_applied)"
 t1=$(now)
 echo "create: $((DEV * 24)) files in $(echo "$t1 - $t0" | bc) s"
 
 out=$(gen --rounds "$R" --first-round 1) || fail "metricsgen (live): $out"
 t2=$(now)
-dp_wait_until 300 applied $((DEV * 24 * (R + 1))) || fail "live phase: $(rw_stat updates_sent)"
+dp_wait_until 300 applied $((DEV * 24 * (R + 1))) || fail "live phase: $(rw_stat updates_applied)"
 t3=$(now)
 echo "live: $out"
 echo "live: $((DEV * 24 * R)) updates ACKed in $(echo "$t2 - $t1" | bc) s, applied in" \
@@ -36,11 +36,13 @@ echo "live: $((DEV * 24 * R)) updates ACKed in $(echo "$t2 - $t1" | bc) s, appli
 kill -TERM "$RC_PID" && dp_wait_gone "$RC_PID" 20
 out=$(gen --rounds "$R" --first-round $((R + 1))) || fail "metricsgen (spool): $out"
 echo "spooled: $out backlog=$(rw_stat backlog)"
-before=$(rw_stat updates_sent)
+before=$(rw_stat updates_applied) sent_before=$(rw_stat updates_sent)
 t4=$(now)
 dp_start_rrdcached RC -t 4 || fail "rrdcached restart"
-dp_wait_until 300 applied $((before + DEV * 24 * R)) || fail "drain: $(rw_stat updates_sent)"
+dp_wait_until 300 applied $((before + DEV * 24 * R)) || fail "drain: $(rw_stat updates_applied)"
 t5=$(now)
 echo "drain: $((DEV * 24 * R)) spooled updates applied in $(echo "$t5 - $t4" | bc) s (incl." \
-    "rrdcached start) => $(echo "$DEV * 24 * $R / ($t5 - $t4)" | bc) updates/s into rrdcached"
-rw_ctl STATS | grep -E '^(batches|batch_errors|illegal_old|replay_already_applied|update_errors|updates_rejected):'
+    "rrdcached start) => $(echo "$DEV * 24 * $R / ($t5 - $t4)" | bc) updates/s applied;" \
+    "$(echo "($(rw_stat updates_sent) - $sent_before) / ($t5 - $t4)" | bc) BATCH lines/s" \
+    "(the replay of the retained spool included)"
+rw_ctl STATS | grep -E '^(updates_sent|updates_applied|batches|batch_errors|illegal_old|replay_already_applied|update_errors|updates_rejected):'

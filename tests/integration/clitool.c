@@ -156,7 +156,7 @@ static int s_traceorder(int argc, char **argv)
     /* a batch: begin + merged stamps of job 300, an older job's stamp, 600 other traces */
     dp_trace_batch_t *b = dp_trace_batch_new();
     S_CHECK(dp_trace_batch_mark_job(b, dev, 300, "taken_by", "%s", "w3") == 0);
-    S_CHECK(dp_trace_batch_begin(b, dev, 300, "discover", 5, "sched-c") == 0);
+    S_CHECK(dp_trace_batch_begin(b, dev, 300, "discover", 5, "sched-c", 0) == 0);
     S_CHECK(dp_trace_batch_mark_job(b, dev, 300, "status", "%s", "ok") == 0);
     S_CHECK(dp_trace_batch_mark_job(b, dev, 299, "reason", "%s", "late") == 0);
     for (uint64_t i = 1; i <= 600; i++)

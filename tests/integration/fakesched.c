@@ -118,8 +118,8 @@ int main(int argc, char **argv)
         dp_msg_t *m = body ? dp_msg_decode(zframe_data(body), zframe_size(body), &err) : NULL;
         if (m && m->type == DP_MSG_CREDIT) {
             /* jobs already on their way are not in the worker's count yet */
-            int in_worker = m->credit.slots > m->credit.credit ? m->credit.slots - m->credit.credit
-                                                               : 0;
+            int in_worker =
+                m->credit.slots > m->credit.credit ? m->credit.slots - m->credit.credit : 0;
             int in_transit = sent - results - in_worker;
             int allow = m->credit.credit - (in_transit > 0 ? in_transit : 0);
             for (int c = allow; c > 0 && sent < n; c--, sent++)

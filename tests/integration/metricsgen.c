@@ -33,15 +33,22 @@ static void s_usage(void)
 {
     fprintf(stderr,
             "usage: metricsgen --endpoint EP [--app-key KEY] [--devices N] [--ports P]\n"
-            "                  [--rounds R] [--first-round R0] [--step S] [--start-ts T] [--prefix dev]\n"
+            "                  [--rounds R] [--first-round R0] [--step S] [--start-ts T] [--prefix "
+            "dev]\n"
             "                  [--window MSGS] [--round-ms MS] [--resend-ms MS] [--wait-ms MS]\n"
             "                  [--wrong D:P:R]\n");
 }
 
 static int s_parse(int argc, char **argv, s_opts_t *o)
 {
-    *o = (s_opts_t){.prefix = "dev", .devices = 20, .ports = 4, .rounds = 3, .step_s = 300,
-                    .window = 256, .resend_ms = DP_SINK_RESEND_MS, .wait_ms = 60000,
+    *o = (s_opts_t){.prefix = "dev",
+                    .devices = 20,
+                    .ports = 4,
+                    .rounds = 3,
+                    .step_s = 300,
+                    .window = 256,
+                    .resend_ms = DP_SINK_RESEND_MS,
+                    .wait_ms = 60000,
                     .wrong_d = -1};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -108,8 +115,8 @@ static dp_msg_t *s_build(const s_opts_t *o, char ds[][S_DS_LEN], int n_ds, int d
         u->values = calloc((size_t)n, sizeof(double));
         for (int k = 0; k < n; k++) {
             u->ds[k] = strdup(ds[k]);
-            u->values[k] = 1000000.0 * (d + 1) +
-                           (double)o->step_s * (p + 1) * (k + 1) * (r + (r + 1) / 2);
+            u->values[k] =
+                1000000.0 * (d + 1) + (double)o->step_s * (p + 1) * (k + 1) * (r + (r + 1) / 2);
         }
     }
     return m;

@@ -23,7 +23,7 @@ sent_all() { [ "$(rw_stat updates_sent)" = 319 ] && rw_backlog_zero; }
 dp_wait_until 30 sent_all || fail "updates_sent=$(rw_stat updates_sent) (want 319): $(rw_ctl STATS)"
 stats=$(rw_ctl STATS)
 for want in "creates: 80" "rejected_ds_mismatch: 1" "updates_rejected: 1" "received: 80" \
-    "accepted: 80" "acked: 80" "batch_errors: 0" "illegal_old: 0" "rrdcached_up: 1"; do
+    "accepted: 80" "acked: 80" "updates_applied: 319" "batch_errors: 0" "illegal_old: 0" "rrdcached_up: 1"; do
     grep -qx "$want" <<<"$stats" || fail "STATS lacks '$want': $stats"
 done
 grep -q 'msg="update rejected" rrd=dev3/port-id2.rrd reason="ds: 14 data sources' "$RW_LOG" ||

@@ -52,7 +52,7 @@ DP_TEST(poller_walk_definitions)
     int base = d.n;
     CHECK(s_col(&d, POLLER_COL_UPTIME, 0) >= 0 && d.cols[s_col(&d, POLLER_COL_UPTIME, 0)].scalar);
     CHECK(s_col(&d, POLLER_COL_CTR_HC, POLLER_CTR_IN_OCTETS) >= 0);
-    CHECK(s_col(&d, POLLER_COL_CTR_LO, POLLER_CTR_IN_OCTETS) < 0); /* 32-bit octets skipped */
+    CHECK(s_col(&d, POLLER_COL_CTR_LO, POLLER_CTR_IN_OCTETS) < 0);  /* 32-bit octets skipped */
     CHECK(s_col(&d, POLLER_COL_CTR_LO, POLLER_CTR_IN_ERRORS) >= 0); /* errors are 32-bit only */
     CHECK(s_col(&d, POLLER_COL_NAME, 0) < 0);
     poller_walk_ports(&d, true, true);
@@ -71,7 +71,7 @@ DP_TEST(poller_hc_selection_per_port_and_counter)
     poller_poll_reset(&p, 9, 0);
     s_take_c64(&p, &d, POLLER_CTR_IN_OCTETS, 2, 5000000000ULL);
     s_take_c32(&p, &d, POLLER_CTR_IN_OCTETS, 2, 705032704u); /* low 32 bits */
-    s_take_c32(&p, &d, POLLER_CTR_IN_OCTETS, 1, 1234u);     /* port 1: no HC column */
+    s_take_c32(&p, &d, POLLER_CTR_IN_OCTETS, 1, 1234u);      /* port 1: no HC column */
     s_take_c32(&p, &d, POLLER_CTR_IN_MCAST, 2, 77u);         /* HC mcast missing on port 2 */
     CHECK_EQ_INT(p.nports, 2);
     CHECK_EQ_INT(p.ports[0].if_index, 1); /* kept sorted */
@@ -191,9 +191,9 @@ DP_TEST(poller_metrics_names_order_values)
     CHECK_EQ_STR(u->ds[14], "OUTMULTICASTPKTS:DERIVE:600:0:12500000000");
     CHECK(u->values[0] == 123456789012.0);
     CHECK(isnan(u->values[1]));
-    CHECK(u->values[6] == 15.0);   /* INNUCASTPKTS = multicast + broadcast */
-    CHECK(u->values[11] == 5.0);   /* INBROADCASTPKTS */
-    CHECK(u->values[13] == 10.0);  /* INMULTICASTPKTS */
+    CHECK(u->values[6] == 15.0);  /* INNUCASTPKTS = multicast + broadcast */
+    CHECK(u->values[11] == 5.0);  /* INBROADCASTPKTS */
+    CHECK(u->values[13] == 10.0); /* INMULTICASTPKTS */
     u = &mm->updates[1];
     CHECK_EQ_STR(u->rrd, "sw1.example.net/port-id12.rrd");
     CHECK(u->values[0] == 4000000000.0); /* the 32-bit value where HC is missing */

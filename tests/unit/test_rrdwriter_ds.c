@@ -27,9 +27,15 @@ DP_TEST(rrdwriter_ds_wire_and_parse)
     CHECK_EQ_STR(buf, "DS:INOCTETS:DERIVE:10:0:12500000000");
     CHECK(rrdwriter_def_ds_parse("temp:GAUGE:600:U:U", &ds, &err) == 0);
     CHECK(isnan(ds.min) && isnan(ds.max));
-    const char *bad[] = {"", "a:GAUGE:600:0", "a:GAUGE:600:0:1:2", "a:FOO:600:0:U",
-                         "a:GAUGE:0:0:U", "a:GAUGE:x:0:U", "a:GAUGE:600:z:U",
-                         "this_name_is_too_long_x:GAUGE:600:0:U", "sp ace:GAUGE:600:0:U",
+    const char *bad[] = {"",
+                         "a:GAUGE:600:0",
+                         "a:GAUGE:600:0:1:2",
+                         "a:FOO:600:0:U",
+                         "a:GAUGE:0:0:U",
+                         "a:GAUGE:x:0:U",
+                         "a:GAUGE:600:z:U",
+                         "this_name_is_too_long_x:GAUGE:600:0:U",
+                         "sp ace:GAUGE:600:0:U",
                          "a:GAUGE:600:0:inf"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (rrdwriter_def_ds_parse(bad[i], &ds, &err) == 0)

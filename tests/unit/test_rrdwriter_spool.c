@@ -79,7 +79,8 @@ DP_TEST(rrdwriter_spool_append_commit_read)
     CHECK(rrdwriter_spool_commit(s, 1000 + RRDWRITER_SPOOL_SEG_MAX_MS, &err) == 0);
     CHECK_EQ_INT(s_read_all(dir, first, rrdwriter_spool_committed(s), 0), 102);
     /* a reader can start in the middle (a frame boundary) */
-    CHECK(rrdwriter_spool_append(s, "x", 1, NULL, &err) == 0 && rrdwriter_spool_commit(s, 0, &err) == 0);
+    CHECK(rrdwriter_spool_append(s, "x", 1, NULL, &err) == 0 &&
+          rrdwriter_spool_commit(s, 0, &err) == 0);
     CHECK_EQ_INT(s_read_all(dir, end, rrdwriter_spool_committed(s), 102), -1000); /* "x" */
     rrdwriter_spool_destroy(&s);
     CHECK(s == NULL);

@@ -118,7 +118,7 @@ DP_TEST(sink_ack_and_resend)
     for (int i = 0; i < 100 && dp_sink_pending(sink) != 1; i++)
         dp_sink_poll(sink, 10);
     CHECK_EQ_INT(dp_sink_pending(sink), 1);
-    s_ack(router, rid, acked, 2); /* duplicate ACK: harmless */
+    s_ack(router, rid, acked, 2);                       /* duplicate ACK: harmless */
     dp_msg_t *again = s_recv(router, sink, NULL, 3000); /* resent after 300 ms */
     CHECK(again && again->msg_id == ids[1]);
     dp_msg_destroy(&again);

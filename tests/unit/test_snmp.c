@@ -1,5 +1,6 @@
 /*  test_snmp.c - dp_snmp: pure helpers, and the engine against tiny loopback agents that stay
-    silent, send garbage, answer with a wrong request id, or answer properly.
+    silent, send garbage, answer with a wrong request id, answer late or properly; sessions
+    closed with requests in flight.
     SPDX-License-Identifier: MIT */
 #include "dp_snmp.h"
 #include "dp_test.h"
@@ -109,15 +110,20 @@ DP_TEST(snmp_names_and_keys)
     CHECK(dp_snmp_auth_proto_valid("SHA-512") && dp_snmp_auth_proto_valid("md5"));
     CHECK(!dp_snmp_auth_proto_valid("SHA-1024"));
     CHECK(dp_snmp_priv_proto_valid("AES-256") && !dp_snmp_priv_proto_valid("AES-256C"));
-    dp_snmp_target_t t = {.version = DP_SNMP_V3, .level = DP_SNMP_AUTHPRIV,
-                          .auth_proto = "SHA-256", .priv_proto = "AES",
-                          .auth_pass = "auth-passphrase", .priv_pass = "priv-passphrase"};
+    dp_snmp_target_t t = {.version = DP_SNMP_V3,
+                          .level = DP_SNMP_AUTHPRIV,
+                          .auth_proto = "SHA-256",
+                          .priv_proto = "AES",
+                          .auth_pass = "auth-passphrase",
+                          .priv_pass = "priv-passphrase"};
     dp_err_t err = {0};
     CHECK_EQ_INT(dp_snmp_target_keys(&t, &err), 0);
     CHECK_EQ_INT(t.auth_ku_len, 32);
     CHECK_EQ_INT(t.priv_ku_len, 32);
-    dp_snmp_target_t bad = {.version = DP_SNMP_V3, .level = DP_SNMP_AUTHNOPRIV,
-                            .auth_proto = "SHA", .auth_pass = "short"};
+    dp_snmp_target_t bad = {.version = DP_SNMP_V3,
+                            .level = DP_SNMP_AUTHNOPRIV,
+                            .auth_proto = "SHA",
+                            .auth_pass = "short"};
     CHECK_EQ_INT(dp_snmp_target_keys(&bad, &err), -1);
     CHECK_EQ_INT(err.code, DP_ERR_CONFIG);
     CHECK_EQ_STR(dp_snmp_status_name(DP_SNMP_TIMEOUT), "timeout");
@@ -125,7 +131,8 @@ DP_TEST(snmp_names_and_keys)
 
 // ---------------------------------------------------------------------------- loopback agents
 
-typedef enum { S_SILENT, S_GARBAGE, S_WRONG_ID, S_ECHO } s_mode_t;
+/* S_SLOW echoes 300 ms late; S_ONCE echoes the first request only */
+typedef enum { S_SILENT, S_GARBAGE, S_WRONG_ID, S_ECHO, S_SLOW, S_ONCE } s_mode_t;
 
 typedef struct {
     int fd, port;
@@ -162,8 +169,10 @@ static void *s_agent_run(void *arg)
         socklen_t fl = sizeof from;
         ssize_t n = recvfrom(a->fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
         int at = n > 0 ? s_pdu_at(buf, (int)n) : -1;
-        if (at < 0 || a->mode == S_SILENT)
+        if (at < 0 || a->mode == S_SILENT || (a->mode == S_ONCE && a->answered > 0))
             continue;
+        if (a->mode == S_SLOW)
+            usleep(300 * 1000);
         if (a->mode == S_GARBAGE) {
             memcpy(buf, "\x30\x82\xff\xff garbage", 12);
             n = 12;
@@ -231,8 +240,12 @@ static s_result_t s_walk_agent(int port, dp_snmp_version_t ver)
 {
     s_result_t r = {0};
     dp_snmp_t *e = dp_snmp_new(10);
-    dp_snmp_target_t t = {.host = "127.0.0.1", .port = port, .version = ver,
-                          .community = "public", .timeout_ms = 150, .retries = 1};
+    dp_snmp_target_t t = {.host = "127.0.0.1",
+                          .port = port,
+                          .version = ver,
+                          .community = "public",
+                          .timeout_ms = 150,
+                          .retries = 1};
     static const oid col[] = {1, 3, 6, 1, 2, 1, 2, 2, 1, 10};
     dp_snmp_col_t cols[] = {{col, 10, false}};
     dp_err_t err = {0};
@@ -294,4 +307,122 @@ DP_TEST(snmp_engine_walk_ends_on_reply)
     CHECK_EQ_INT(r.vars, 0);
     CHECK_EQ_INT(r1.st, DP_SNMP_OK);
     CHECK_EQ_INT(a.answered, 2);
+}
+
+// ------------------------------------------------------- closing sessions with requests in flight
+
+typedef struct {
+    int dones;
+    dp_snmp_status_t st;
+    dp_snmp_sess_t **close[2]; /* sessions this walk's done callback closes */
+} s_count_t;
+
+static void s_count_var(void *arg, int col, const oid *idx, size_t idx_len,
+                        const netsnmp_variable_list *v, int64_t at_ms)
+{
+    (void)arg, (void)col, (void)idx, (void)idx_len, (void)v, (void)at_ms;
+}
+
+static void s_count_done(void *arg, dp_snmp_status_t st, const char *detail)
+{
+    (void)detail;
+    s_count_t *c = arg;
+    c->dones++;
+    c->st = st;
+    for (int i = 0; i < 2; i++)
+        if (c->close[i])
+            dp_snmp_close(c->close[i]);
+}
+
+static const oid s_col_oid[] = {1, 3, 6, 1, 2, 1, 2, 2, 1, 10};
+static const dp_snmp_col_t s_cols[] = {{s_col_oid, 10, false}};
+
+static dp_snmp_sess_t *s_open_port(dp_snmp_t *e, int port)
+{
+    dp_snmp_target_t t = {.host = "127.0.0.1",
+                          .port = port,
+                          .version = DP_SNMP_V2C,
+                          .community = "public",
+                          .timeout_ms = 2000, /* nothing times out during the test */
+                          .retries = 0};
+    dp_err_t err = {0};
+    return dp_snmp_open(e, &t, &err);
+}
+
+static int s_start(dp_snmp_sess_t *s, s_count_t *c)
+{
+    dp_err_t err = {0};
+    return s ? dp_snmp_walk(s, s_cols, 1, 10, s_count_var, s_count_done, c, &err) : -1;
+}
+
+static void s_spin(dp_snmp_t *e, int ms)
+{
+    int64_t end = dp_time_mono_ms() + ms;
+    for (int64_t now = dp_time_mono_ms(); now < end; now = dp_time_mono_ms()) {
+        int tmo = dp_snmp_timeout_ms(e);
+        struct pollfd pfd = {dp_snmp_fd(e), POLLIN, 0};
+        poll(&pfd, 1, tmo < 0 || tmo > end - now ? (int)(end - now) : tmo);
+        dp_snmp_process(e);
+    }
+}
+
+DP_TEST(snmp_engine_close_with_requests_in_flight)
+{
+    s_init_once();
+    s_agent_t sil, slow, once, echo;
+    pthread_t th_sil, th_slow, th_once, th_echo;
+    s_agent_start(&sil, &th_sil, S_SILENT);
+    s_agent_start(&slow, &th_slow, S_SLOW);
+    s_agent_start(&once, &th_once, S_ONCE);
+    s_agent_start(&echo, &th_echo, S_ECHO);
+    dp_snmp_t *e = dp_snmp_new(100);
+    /* a: silent + b: slow, closed from outside; c: silent + d: slow, closed by e's done
+       callback; f1 answered, its done callback closes its own session with f2 in flight;
+       g: left running for dp_snmp_destroy (no callback) */
+    dp_snmp_sess_t *sa = s_open_port(e, sil.port), *sb = s_open_port(e, slow.port);
+    dp_snmp_sess_t *sc = s_open_port(e, sil.port), *sd = s_open_port(e, slow.port);
+    dp_snmp_sess_t *se = s_open_port(e, echo.port), *sf = s_open_port(e, once.port);
+    dp_snmp_sess_t *sg = s_open_port(e, sil.port);
+    s_count_t a1 = {0}, a2 = {0}, b = {0}, c = {0}, d1 = {0}, d2 = {0}, we = {0}, f1 = {0},
+              f2 = {0}, g = {0};
+    we.close[0] = &sc;
+    we.close[1] = &sd;
+    f1.close[0] = &sf;
+    CHECK_EQ_INT(s_start(sa, &a1) + s_start(sa, &a2) + s_start(sb, &b) + s_start(sc, &c), 0);
+    CHECK_EQ_INT(s_start(sd, &d1) + s_start(sd, &d2) + s_start(sf, &f1) + s_start(sf, &f2), 0);
+    CHECK_EQ_INT(s_start(sg, &g), 0);
+    CHECK_EQ_INT(dp_snmp_inflight(e), 9);
+    dp_snmp_process(e);
+    dp_snmp_close(&sa);
+    dp_snmp_close(&sb);
+    CHECK(sa == NULL && sb == NULL);
+    CHECK_EQ_INT(s_start(se, &we), 0); /* only now: its callback closes c and d */
+    int64_t deadline = dp_time_mono_ms() + 1500;
+    while (dp_time_mono_ms() < deadline &&
+           !(a1.dones && a2.dones && b.dones && c.dones && d1.dones && d2.dones && we.dones &&
+             f1.dones && f2.dones))
+        s_spin(e, 10);
+    s_spin(e, 400); /* the slow agent's late answers reach closed sockets only */
+    s_count_t *cancelled[] = {&a1, &a2, &b, &c, &d1, &d2, &f2};
+    for (size_t i = 0; i < sizeof cancelled / sizeof *cancelled; i++) {
+        CHECK_EQ_INT(cancelled[i]->dones, 1);
+        CHECK_EQ_INT(cancelled[i]->st, DP_SNMP_CANCELLED);
+    }
+    CHECK_EQ_INT(we.dones, 1);
+    CHECK_EQ_INT(we.st, DP_SNMP_OK);
+    CHECK_EQ_INT(f1.dones, 1);
+    CHECK_EQ_INT(f1.st, DP_SNMP_OK);
+    CHECK(sc == NULL && sd == NULL && sf == NULL && se != NULL);
+    CHECK_EQ_INT(dp_snmp_inflight(e), 1); /* g only */
+    CHECK_EQ_INT(g.dones, 0);
+    dp_snmp_close(&se);
+    dp_snmp_process(e);
+    dp_snmp_destroy(&e); /* g still in flight: dropped without a callback */
+    CHECK_EQ_INT(g.dones, 0);
+    CHECK_EQ_INT(once.answered, 1);
+    CHECK(slow.answered >= 1);
+    s_agent_stop(&sil, th_sil);
+    s_agent_stop(&slow, th_slow);
+    s_agent_stop(&once, th_once);
+    s_agent_stop(&echo, th_echo);
 }

@@ -45,7 +45,7 @@ IT_SRC := $(wildcard tests/integration/*.c)
 IT_BINS := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 FMT_SRC = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps test unit integration bench run stop format format-check memcheck clean
+.PHONY: all deps test unit integration bench fault run stop format format-check memcheck clean
 all: $(LIBCOMMON) $(BINS) $(UNIT_BIN) $(IT_BINS)
 
 $(OBJ)/%.o: %.c
@@ -104,6 +104,13 @@ integration: all
 
 bench: deps all
 	@bash tests/bench/run.sh
+
+# Longer fault runs than make test affords: rrdcached down 60 s (kill -9, then SIGTERM),
+# and the end-to-end pipeline with the production-like 60 s interval and kills.
+fault: deps all
+	DP_OUTAGE_S=60 DP_OUTAGE_SIG=KILL DP_IT_TIMEOUT=900 bash tests/integration/run.sh test_rrdwriter_outage
+	DP_OUTAGE_S=60 DP_OUTAGE_SIG=TERM DP_IT_TIMEOUT=900 bash tests/integration/run.sh test_rrdwriter_outage
+	DP_E2E_INTERVAL=60 DP_IT_TIMEOUT=900 bash tests/integration/run.sh test_pipeline
 
 run: deps all
 	@bash tests/lib/stack.sh start

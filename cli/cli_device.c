@@ -10,13 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CLI_GROUP_MAX 65535
-#define CLI_PORT_MAX  65535
-#define CLI_SNMP_PORT 161
-#define S_SYSNAME_MAX 256
-#define S_WHY_MAX     512
-#define S_PATH_MAX    4096
-#define S_NFTW_FDS    16
+#define CLI_GROUP_MAX       65535
+#define CLI_PORT_MAX        65535
+#define CLI_SNMP_PORT       161
+#define S_SYSNAME_MAX       256
+#define S_WHY_MAX           512
+#define S_PATH_MAX          4096
+#define S_NFTW_FDS          16
+#define S_RELOAD_TIMEOUT_MS 1000 /* device add: RELOAD to a local scheduler, if any */
 
 typedef struct {
     const char *hostname;   /* HOST */
@@ -196,6 +197,17 @@ static int s_check_answers(cli_t *cli, const s_device_args_t *a, char *sysname, 
     return 0;
 }
 
+//  A scheduler on this node reloads the devices at once, so the new one is discovered within
+//  seconds; none here (or no answer) is fine: the leader's periodic reload finds it.
+static void s_tell_scheduler(cli_t *cli)
+{
+    dp_err_t err = {0};
+    char *reply = cli_ctl(cli, "scheduler", "RELOAD", S_RELOAD_TIMEOUT_MS, &err);
+    if (reply && strncmp(reply, "OK", 2) == 0)
+        printf("scheduler on this node reloaded (%s)\n", reply);
+    free(reply);
+}
+
 static int s_add(cli_t *cli, int argc, char **argv)
 {
     s_device_args_t a = {
@@ -242,6 +254,7 @@ static int s_add(cli_t *cli, int argc, char **argv)
     printf("added %s (device_id %llu, %s, group %ld)%s%s%s\n", a.hostname,
            (unsigned long long)dp_db_insert_id(ins), a.snmpver, group,
            a.force ? " without checking it answers" : "", *sysname ? ", sysName " : "", sysname);
+    s_tell_scheduler(cli);
     return CLI_OK;
 }
 

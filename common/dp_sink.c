@@ -40,6 +40,7 @@ struct dp_sink {
     dp_counter_t *acked;  /* metrics_acked or NULL */
     dp_counter_t *resent; /* metrics_resent or NULL */
     dp_stats_t *stats;    /* for the pending gauge, or NULL */
+    dp_tap_t *tap;        /* copies of the traffic, or NULL (borrowed) */
 };
 
 //  --------------------------------------------------------------------------
@@ -94,6 +95,8 @@ static void s_gauge(dp_sink_t *s)
 static bool s_transmit(dp_sink_t *s, s_entry_t *e)
 {
     bool ok = dp_zmq_send_bytes(s->sock, e->data, e->size, ZMQ_DONTWAIT) == 0;
+    if (ok && s->tap)
+        dp_tap_publish(s->tap, DP_TAP_OUT, e->data, e->size);
     e->sent_ms = dp_time_mono_ms();
     if (ok != !e->unsent)
         s->n_unsent += ok ? (size_t)-1 : 1;
@@ -136,6 +139,8 @@ static void s_drain_socket(dp_sink_t *s)
             zframe_t *extra = zframe_recv(s->sock);
             zframe_destroy(&extra);
         }
+        if (s->tap)
+            dp_tap_publish(s->tap, DP_TAP_IN, zframe_data(f), zframe_size(f));
         dp_msg_t *m = dp_msg_decode(zframe_data(f), zframe_size(f), &err);
         zframe_destroy(&f);
         if (!m) {
@@ -367,6 +372,12 @@ void dp_sink_set_stats(dp_sink_t *s, dp_stats_t *stats)
     s->acked = stats ? dp_stats_counter(stats, "metrics_acked") : NULL;
     s->resent = stats ? dp_stats_counter(stats, "metrics_resent") : NULL;
     s_gauge(s);
+}
+
+//  --------------------------------------------------------------------------
+void dp_sink_set_tap(dp_sink_t *s, dp_tap_t *tap)
+{
+    s->tap = tap;
 }
 
 //  --------------------------------------------------------------------------

@@ -4,6 +4,8 @@
     ACK; duplicates are fine (the rrdwriter dedupes by (file, ts)). Memory is bounded: past
     DP_SINK_MAX_BYTES of unacked messages dp_sink_full() turns true and the worker pauses.
     msg_ids are unique per sender across restarts (random 64-bit start, then +1).
+    With dp_sink_set_tap every METRICS put on the wire (first sends and resends) and every ACK
+    frame received is copied to the daemon's tap (`distpoll tap`).
     Not thread-safe: use a sink only in the thread that runs its zloop.
     SPDX-License-Identifier: MIT */
 #ifndef DP_SINK_H
@@ -12,6 +14,7 @@
 #include "dp_err.h"
 #include "dp_msg.h"
 #include "dp_stats.h"
+#include "dp_tap.h"
 #include "dp_zmq.h"
 
 #include <czmq.h>
@@ -56,6 +59,10 @@ size_t dp_sink_poll(dp_sink_t *s, int timeout_ms);
 /* Counts into stats (borrowed; may be NULL): metrics_sent, metrics_acked, metrics_resent,
    plus gauge metrics_pending. */
 void dp_sink_set_stats(dp_sink_t *s, dp_stats_t *stats);
+
+/* Copies every METRICS sent (DP_TAP_OUT) and every frame received (DP_TAP_IN) to tap
+   (borrowed: the daemon's tap, must outlive s; NULL: off). */
+void dp_sink_set_tap(dp_sink_t *s, dp_tap_t *tap);
 
 /* Overrides the resend delay (tests); ms >= 1. */
 void dp_sink_set_resend_ms(dp_sink_t *s, int ms);

@@ -7,6 +7,7 @@
 #include "dp_jobs.h"
 #include "dp_log.h"
 #include "dp_settings.h"
+#include "dp_tap.h"
 #include "dp_time.h"
 #include "dp_zmq.h"
 
@@ -42,6 +43,8 @@ struct discoverer {
     dp_stats_t *stats;          /* the daemon's */
     dp_db_t *db;                /* settings and node reports */
     dp_jobs_t *jobs;            /* scheduler link */
+    dp_tap_t *tap;              /* `distpoll tap discoverer`: the job link's traffic */
+    dp_redis_t *redis;          /* this thread's: job trace stamps (workers have their own) */
     dp_zmq_keys_t keys;         /* CURVE keys for it */
     discoverer_shared_t shared; /* counters and rules shared with the workers */
     bool shared_ok;             /* shared was initialised */
@@ -199,6 +202,8 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     if (dp_daemon_state(self->daemon) == DP_DAEMON_RUNNING)
         s_refresh_settings(self);
     dp_stats_set(self->stats, "jobs_inflight", (uint64_t)dp_jobs_inflight(self->jobs));
+    dp_stats_set(self->stats, "tap_published", dp_tap_published(self->tap));
+    dp_stats_set(self->stats, "tap_dropped", dp_tap_dropped(self->tap));
     s_maybe_drained(self);
     return 0;
 }
@@ -335,6 +340,8 @@ static int s_open_jobs(discoverer_t *self, dp_err_t *err)
     if (!self->jobs)
         return -1;
     dp_jobs_set_stats(self->jobs, self->stats);
+    dp_jobs_set_tap(self->jobs, self->tap);
+    dp_jobs_set_trace(self->jobs, self->redis);
     dp_jobs_on_job(self->jobs, s_on_job, self);
     return 0;
 }
@@ -371,6 +378,12 @@ discoverer_t *discoverer_new(dp_cfg_t *cfg, dp_daemon_t *daemon, int argc, char 
         dp_err_set(err, DP_ERR_CONFIG, "bad MariaDB options");
         goto fail;
     }
+    dp_redis_opts_t ro;
+    dp_conn_redis_opts(cfg, &ro);
+    self->redis = dp_redis_new(&ro); /* connects on first use; a dead server only costs stamps */
+    self->tap = dp_tap_new(cfg->control_dir, S_ROLE, cfg->node_id, &e);
+    if (!self->tap)
+        dp_log_warn("no message tap; carrying on without", "detail=\"%s\"", e.text);
     dp_stats_counter(self->stats, "os_rules_rejected");
     if (s_start_workers(self, err) != 0 || s_open_jobs(self, err) != 0)
         goto fail;
@@ -394,7 +407,9 @@ void discoverer_destroy(discoverer_t **p)
     discoverer_t *self = *p;
     if (self->tick_id >= 0)
         zloop_timer_end(self->loop, self->tick_id);
-    dp_jobs_destroy(&self->jobs);
+    dp_jobs_destroy(&self->jobs); /* flushes the last trace stamps */
+    dp_tap_destroy(&self->tap);   /* after the jobs link, which publishes to it */
+    dp_redis_destroy(&self->redis);
     for (int i = 0; i < self->nworkers; i++) {
         zloop_reader_end(self->loop, zactor_sock(self->workers[i]));
         zactor_destroy(&self->workers[i]);

@@ -7,7 +7,9 @@
     <binary dir>/../discoverer/os-rules.conf, <binary dir>/../../discoverer/os-rules.conf (the
     source tree), /etc/distpoll/os-rules.conf, <binary dir>/os-rules.conf,
     <binary dir>/../share/distpoll/os-rules.conf. SIGTERM stops taking jobs and ends once the
-    discoveries in flight are answered. Control verbs besides PING/STATS/CONFIG:
+    discoveries in flight are answered. Inspection: the job link's traffic goes to the tap
+    `distpoll tap discoverer`; dp_jobs stamps the job trace over this thread's own Redis
+    connection (the workers' claims use theirs). Control verbs besides PING/STATS/CONFIG:
       RULES                              "path=... rules=N"
       DETECT <sysObjectID|-> <sysDescr>  the OS the rules in force give
     Single-threaded: everything here runs in the daemon's zloop.

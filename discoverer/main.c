@@ -6,6 +6,7 @@
 #include "dp_conn.h"
 #include "dp_daemon.h"
 #include "dp_db.h"
+#include "dp_http.h"
 #include "dp_log.h"
 #include "dp_snmp.h"
 
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
     char endpoint[S_ENDPOINT_MAX];
     discoverer_t *disc = NULL;
     dp_daemon_t *daemon = NULL;
+    dp_http_t *http = NULL;
     if (dp_conn_control_endpoint(cfg, S_NAME, cfg->node_id, endpoint, sizeof endpoint) != 0) {
         fprintf(stderr, "discoverer: configuration error: DP_CONTROL_DIR is too long\n");
         goto out;
@@ -76,6 +78,10 @@ int main(int argc, char **argv)
         rc = err.code == DP_ERR_BUSY ? EX_UNAVAILABLE : EX_CONFIG;
         goto out;
     }
+    if (cfg->metrics_port > 0 &&
+        !(http = dp_http_new(cfg->metrics_port, S_NAME, cfg->node_id, endpoint, &err)))
+        dp_log_warn("no /metrics endpoint; carrying on without", "port=%d detail=\"%s\"",
+                    cfg->metrics_port, err.text);
     if (cfg->drain_timeout_ms > 0)
         dp_daemon_set_drain_timeout(daemon, (int)cfg->drain_timeout_ms);
     disc = discoverer_new(cfg, daemon, argc, argv, &err);
@@ -90,6 +96,7 @@ int main(int argc, char **argv)
     dp_log_notice("stopped", "rc=%d", rc);
 out:
     discoverer_destroy(&disc);
+    dp_http_destroy(&http);
     dp_daemon_destroy(&daemon);
     dp_cfg_destroy(&cfg);
     dp_db_library_end();

@@ -5,6 +5,7 @@
 #include "dp_conn.h"
 #include "dp_daemon.h"
 #include "dp_db.h"
+#include "dp_http.h"
 #include "dp_log.h"
 #include "dp_snmp.h"
 #include "dp_zmq.h"
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
     dp_zmq_keys_t keys;
     dp_daemon_t *daemon = NULL;
     poller_t *poller = NULL;
+    dp_http_t *http = NULL;
     char ctl[512];
     if (cfg->curve && dp_zmq_keys_derive(cfg->app_key, &keys, &err) != 0) {
         s_fail(EX_CONFIG, "CURVE keys", &err);
@@ -83,6 +85,10 @@ int main(int argc, char **argv)
         rc = s_fail(err.code == DP_ERR_BUSY ? EX_UNAVAILABLE : EX_CONFIG, "cannot start", &err);
         goto done;
     }
+    if (cfg->metrics_port > 0 &&
+        !(http = dp_http_new(cfg->metrics_port, S_NAME, cfg->node_id, ctl, &err)))
+        dp_log_warn("no /metrics endpoint; carrying on without", "port=%d detail=\"%s\"",
+                    cfg->metrics_port, err.text);
     dp_daemon_set_drain_timeout(daemon, cfg->drain_timeout_ms > 0 ? (int)cfg->drain_timeout_ms
                                                                   : DP_DAEMON_DRAIN_MS);
     poller = poller_new(daemon, cfg, cfg->curve ? &keys : NULL, argc, argv, &err);
@@ -93,6 +99,7 @@ int main(int argc, char **argv)
     rc = dp_daemon_run(daemon) == 0 ? 0 : 1;
 done:
     poller_destroy(&poller);
+    dp_http_destroy(&http);
     dp_daemon_destroy(&daemon);
     if (cfg->curve)
         dp_zmq_keys_wipe(&keys);

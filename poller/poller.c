@@ -7,6 +7,7 @@
 #include "dp_log.h"
 #include "dp_settings.h"
 #include "dp_sink.h"
+#include "dp_tap.h"
 #include "dp_time.h"
 #include "poller_modules.h"
 #include "poller_worker.h"
@@ -35,6 +36,8 @@ struct poller {
     int nworkers;
     poller_shared_t sh;
     dp_db_t *db;
+    dp_tap_t *tap;     /* `distpoll tap poller`: JOB/RESULT/CREDIT, METRICS/ACK */
+    dp_redis_t *redis; /* the main thread's: job trace stamps (workers have their own) */
     bool draining, paused, settings_ok;
     int64_t next_report_ms;
     int tick_id;
@@ -72,12 +75,18 @@ static void s_check_drained(poller_t *self)
 static void s_on_done(poller_t *self, const poller_done_t *done)
 {
     dp_msg_t *m = done->metrics;
+    if (done->snmp_ms >= 0)
+        dp_jobs_trace(self->jobs, done->device_id, done->job_id, "snmp_ms", "%lld",
+                      (long long)done->snmp_ms);
     if (m) {
         dp_err_t err = {0};
         if (!self->sink)
             dp_msg_destroy(&m);
         else if (dp_sink_send(self->sink, &m, &err) != 0)
             dp_log_warn("metrics refused", "job_id=%" PRIu64 " err=\"%s\"", done->job_id, err.text);
+        else
+            dp_jobs_trace(self->jobs, done->device_id, done->job_id, "metrics_sent_ms", "%lld",
+                          (long long)dp_time_wall_ms());
     }
     dp_jobs_finish(self->jobs, done->job_id, (dp_msg_status_t)done->status,
                    done->reason[0] ? done->reason : NULL, done->took_ms);
@@ -211,6 +220,8 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     dp_stats_t *st = dp_daemon_stats(self->d);
     dp_stats_set(st, "poll_ms_p50", (uint64_t)poller_shared_percentile(&self->sh, 50));
     dp_stats_set(st, "poll_ms_p95", (uint64_t)poller_shared_percentile(&self->sh, 95));
+    dp_stats_set(st, "tap_published", dp_tap_published(self->tap));
+    dp_stats_set(st, "tap_dropped", dp_tap_dropped(self->tap));
     int64_t now = dp_time_mono_ms();
     if (now >= self->next_report_ms || (!self->settings_ok && now % 5000 < S_TICK_MS)) {
         s_load_settings(self);
@@ -305,16 +316,26 @@ poller_t *poller_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *keys, i
     dp_db_opts_t o;
     dp_conn_db_opts(cfg, &o);
     self->db = dp_db_new(&o);
+    dp_redis_opts_t ro;
+    dp_conn_redis_opts(cfg, &ro);
+    self->redis = dp_redis_new(&ro); /* connects on first use; a dead server only costs stamps */
     self->jobs = dp_jobs_new(loop, cfg, keys, "poller", s_slots(cfg), err);
     if (!self->db || !self->jobs)
         goto fail;
+    dp_err_t e = {0};
+    self->tap = dp_tap_new(cfg->control_dir, "poller", cfg->node_id, &e);
+    if (!self->tap)
+        dp_log_warn("no message tap; carrying on without", "detail=\"%s\"", e.text);
     dp_jobs_set_stats(self->jobs, stats);
+    dp_jobs_set_tap(self->jobs, self->tap);
+    dp_jobs_set_trace(self->jobs, self->redis);
     dp_jobs_on_job(self->jobs, s_on_job, self);
     if (cfg->rrdwriter) {
         self->sink = dp_sink_new(loop, cfg->rrdwriter, keys, cfg->node_id, err);
         if (!self->sink)
             goto fail;
         dp_sink_set_stats(self->sink, stats);
+        dp_sink_set_tap(self->sink, self->tap);
     }
     if (s_start_workers(self, err) != 0)
         goto fail;
@@ -348,8 +369,10 @@ void poller_destroy(poller_t **p)
         zactor_destroy(&self->workers[i]);
     }
     free(self->workers);
-    dp_jobs_destroy(&self->jobs);
+    dp_jobs_destroy(&self->jobs); /* flushes the last trace stamps over redis */
     dp_sink_destroy(&self->sink);
+    dp_tap_destroy(&self->tap); /* after the jobs link and the sink, which publish to it */
+    dp_redis_destroy(&self->redis);
     dp_db_destroy(&self->db);
     free(self);
     *p = NULL;

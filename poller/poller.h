@@ -5,6 +5,9 @@
     becomes the RESULT and its METRICS go through the sink. Backpressure: jobs pause while the
     sink is full. SIGTERM: stop taking jobs, finish in-flight ones, flush the sink, exit 0.
     SIGHUP: reload (log level, SNMP timeout/retries, concurrency, poller groups).
+    Inspection: one tap (`distpoll tap poller`) gets the job link's and the sink's traffic; the
+    job trace gets dp_jobs' stamps plus snmp_ms and metrics_sent_ms, all queued in this thread
+    (the workers pass them back in their DONE) and sent over the main thread's own Redis link.
     Control verbs besides PING/STATS/CONFIG: "POLL <hostname|device_id>" polls one device now
     (no writes) and answers what was collected.
     SPDX-License-Identifier: MIT */

@@ -202,8 +202,9 @@ static void s_send_done(poller_worker_t *w)
     w->ndone = 0;
 }
 
-static void s_reply(poller_worker_t *w, uint64_t job_id, dp_msg_status_t st, const char *reason,
-                    dp_msg_t *metrics, int64_t took_ms)
+//  Queues the DONE of job; returns it (snmp_ms -1: no SNMP exchange) for the caller to complete.
+static poller_done_t *s_reply(poller_worker_t *w, const dp_msg_job_t *job, dp_msg_status_t st,
+                              const char *reason, dp_msg_t *metrics, int64_t took_ms)
 {
     if (st == DP_MSG_STATUS_OK || st == DP_MSG_STATUS_DOWN)
         (*w->sh->jobs_done)++;
@@ -212,11 +213,14 @@ static void s_reply(poller_worker_t *w, uint64_t job_id, dp_msg_status_t st, con
     if (w->ndone == S_DONE_MAX)
         s_send_done(w);
     poller_done_t *done = &w->done[w->ndone++];
-    *done = (poller_done_t){.job_id = job_id,
+    *done = (poller_done_t){.job_id = job->job_id,
+                            .device_id = job->device_id,
                             .status = (int)st,
                             .metrics = metrics,
-                            .took_ms = took_ms < 0 ? 0 : took_ms};
+                            .took_ms = took_ms < 0 ? 0 : took_ms,
+                            .snmp_ms = -1};
     snprintf(done->reason, sizeof done->reason, "%s", reason ? reason : "");
+    return done;
 }
 
 static void s_claim_end(poller_worker_t *w, const dp_msg_job_t *job, bool done)
@@ -565,7 +569,8 @@ static void s_flush(poller_worker_t *w)
         s_job_t *j = w->batch[i];
         const dp_msg_job_t *job = &j->job->job;
         s_log_done(job, j->claimed_wall_ms, st[i]);
-        s_reply(w, job->job_id, st[i], reason[i], metrics[i], (int64_t)(w->items[i].took_s * 1000));
+        int64_t snmp_ms = (int64_t)(w->items[i].took_s * 1000);
+        s_reply(w, job, st[i], reason[i], metrics[i], snmp_ms)->snmp_ms = snmp_ms;
         s_job_free(w, j);
     }
     w->nbatch = 0;
@@ -582,7 +587,7 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg)
     int64_t t0 = dp_time_mono_ms(), claimed_wall_ms = dp_time_wall_ms();
     if (dp_claim_device(w->redis, "poll", job->device_id, job->cycle_ts, w->token,
                         (int)w->cfg->job_timeout_ms, &claim, &err) != 0) {
-        s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "redis unavailable", NULL, 0);
+        s_reply(w, job, DP_MSG_STATUS_ERROR, "redis unavailable", NULL, 0);
         dp_msg_destroy(&msg);
         return;
     }
@@ -591,7 +596,7 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg)
             (*w->sh->claims_busy)++;
         else
             (*w->sh->claims_done)++;
-        s_reply(w, job->job_id, claim == DP_CLAIM_DONE ? DP_MSG_STATUS_OK : DP_MSG_STATUS_ERROR,
+        s_reply(w, job, claim == DP_CLAIM_DONE ? DP_MSG_STATUS_OK : DP_MSG_STATUS_ERROR,
                 claim == DP_CLAIM_DONE ? "already done" : "busy", NULL, 0);
         dp_msg_destroy(&msg);
         return;
@@ -601,8 +606,8 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg)
     if (rc != 1) {
         s_claim_end(w, job, false);
         s_log_done(job, claimed_wall_ms, DP_MSG_STATUS_ERROR);
-        s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, rc == 0 ? "unknown device" : "db unavailable",
-                NULL, dp_time_mono_ms() - t0);
+        s_reply(w, job, DP_MSG_STATUS_ERROR, rc == 0 ? "unknown device" : "db unavailable", NULL,
+                dp_time_mono_ms() - t0);
         dp_msg_destroy(&msg);
         return;
     }
@@ -610,7 +615,7 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg)
     if (!j) {
         s_claim_end(w, job, false);
         s_log_done(job, claimed_wall_ms, DP_MSG_STATUS_ERROR);
-        s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "out of memory", NULL, 0);
+        s_reply(w, job, DP_MSG_STATUS_ERROR, "out of memory", NULL, 0);
         dp_msg_destroy(&msg);
         return;
     }

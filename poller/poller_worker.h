@@ -25,10 +25,12 @@
 /* One finished job, worker -> main. */
 typedef struct {
     uint64_t job_id;
+    uint64_t device_id;
     int status; /* dp_msg_status_t */
     char reason[POLLER_REASON_MAX];
     void *metrics; /* dp_msg_t * METRICS or NULL; the receiver owns it */
     int64_t took_ms;
+    int64_t snmp_ms; /* time spent in SNMP (the trace's snmp_ms); -1 when not polled */
 } poller_done_t;
 
 /* Counters the workers update and the main thread reports (all atomic). */

@@ -6,6 +6,7 @@
 #include "dp_cfg.h"
 #include "dp_conn.h"
 #include "dp_daemon.h"
+#include "dp_http.h"
 #include "dp_log.h"
 #include "dp_zmq.h"
 
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
     dp_zmq_keys_t keys;
     dp_daemon_t *daemon = NULL;
     rrdwriter_t *writer = NULL;
+    dp_http_t *http = NULL;
     char ctl[S_ENDPOINT_MAX];
     if (cfg->curve && (dp_zmq_keys_derive(cfg->app_key, &keys, &err) != 0 ||
                        dp_zmq_auth_start(&keys, &err) != 0)) {
@@ -75,6 +77,10 @@ int main(int argc, char **argv)
         rc = s_fail(err.code == DP_ERR_BUSY ? EX_UNAVAILABLE : EX_CONFIG, "cannot start", &err);
         goto done;
     }
+    if (cfg->metrics_port > 0 &&
+        !(http = dp_http_new(cfg->metrics_port, S_NAME, cfg->node_id, ctl, &err)))
+        dp_log_warn("no /metrics endpoint; carrying on without", "port=%d detail=\"%s\"",
+                    cfg->metrics_port, err.text);
     dp_daemon_set_drain_timeout(daemon, cfg->drain_timeout_ms > 0 ? (int)cfg->drain_timeout_ms
                                                                   : DP_DAEMON_DRAIN_MS);
     writer = rrdwriter_new(daemon, cfg, cfg->curve ? &keys : NULL, argc, argv, &err);
@@ -86,6 +92,7 @@ int main(int argc, char **argv)
     dp_log_notice("stopped", "rc=%d", rc);
 done:
     rrdwriter_destroy(&writer);
+    dp_http_destroy(&http);
     dp_daemon_destroy(&daemon);
     dp_zmq_auth_stop();
     if (cfg->curve)

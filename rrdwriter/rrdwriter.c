@@ -4,9 +4,12 @@
 #include "rrdwriter.h"
 #include "rrdwriter_apply.h"
 #include "rrdwriter_spool.h"
+#include "rrdwriter_trace.h"
 
+#include "dp_conn.h"
 #include "dp_log.h"
 #include "dp_msg.h"
+#include "dp_tap.h"
 #include "dp_time.h"
 
 #include <stdio.h>
@@ -46,6 +49,8 @@ struct rrdwriter {
     bool reading;             /* router registered with the loop */
     rrdwriter_spool_t *spool; /* durable spool */
     rrdwriter_apply_t *apply; /* apply thread */
+    rrdwriter_trace_t *trace; /* job trace stamps (own thread), or NULL */
+    dp_tap_t *tap;            /* `distpoll tap rrdwriter`: METRICS in, ACK out; or NULL */
     dp_stats_t *stats;        /* the daemon's counters */
     s_ack_t *acks;            /* waiting for the next commit */
     size_t n_acks, cap_acks;
@@ -135,8 +140,10 @@ static void s_send_acks(rrdwriter_t *self)
         if (dp_msg_encode(ack, &data, &size, &err) == 0 &&
             dp_zmq_send_bytes(self->router, zframe_data(rid), zframe_size(rid),
                               ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0 &&
-            dp_zmq_send_bytes(self->router, data, size, ZMQ_DONTWAIT) == 0)
+            dp_zmq_send_bytes(self->router, data, size, ZMQ_DONTWAIT) == 0) {
             *self->acked += ack->ack.n_ids; /* a lost ACK only means a resend */
+            dp_tap_publish(self->tap, DP_TAP_OUT, data, size);
+        }
         free(data);
         dp_msg_destroy(&ack);
         zframe_destroy(&self->acks[i].rid);
@@ -156,6 +163,11 @@ static int s_commit(rrdwriter_t *self)
         return -1;
     }
     (*self->commits)++;
+    int64_t now_ms = dp_time_wall_ms();
+    for (size_t i = 0; i < self->n_items; i++) {
+        const dp_msg_metrics_t *m = &self->items[i].msg->metrics;
+        rrdwriter_trace_spooled(self->trace, m->device_id, m->job_id, now_ms);
+    }
     for (size_t i = 0; i < self->n_items; i++)
         rrdwriter_apply_push(self->apply, &self->items[i].msg, self->items[i].start_lsn,
                              self->items[i].end_lsn);
@@ -199,6 +211,7 @@ static void s_handle(rrdwriter_t *self, zmsg_t *zm)
     zframe_t *rid = zmsg_first(zm), *data = zmsg_next(zm);
     if (!rid || !data || zmsg_size(zm) != 2)
         return; /* not from a DEALER: nothing to answer */
+    dp_tap_publish(self->tap, DP_TAP_IN, zframe_data(data), zframe_size(data));
     dp_err_t err = {0};
     dp_msg_t *msg = dp_msg_decode(zframe_data(data), zframe_size(data), &err);
     if (!msg || msg->type != DP_MSG_METRICS) {
@@ -260,6 +273,8 @@ static void s_gauges(rrdwriter_t *self)
     dp_stats_set(self->stats, "backlog", s_backlog(self));
     dp_stats_set(self->stats, "rrdcached_up", rrdwriter_apply_is_up(self->apply));
     dp_stats_set(self->stats, "reading", self->reading);
+    dp_stats_set(self->stats, "tap_published", dp_tap_published(self->tap));
+    dp_stats_set(self->stats, "tap_dropped", dp_tap_dropped(self->tap));
 }
 
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
@@ -373,6 +388,22 @@ static char *s_on_config(dp_daemon_t *d, void *arg)
     return buf;
 }
 
+//  The tap and the trace thread; either may fail without stopping the daemon.
+static void s_open_inspection(rrdwriter_t *self)
+{
+    const char *node = dp_daemon_node(self->daemon);
+    dp_err_t e = {0};
+    self->tap = dp_tap_new(self->cfg->control_dir, "rrdwriter", node, &e);
+    if (!self->tap)
+        dp_log_warn("no message tap; carrying on without", "detail=\"%s\"", e.text);
+    dp_redis_opts_t ro;
+    dp_conn_redis_opts(self->cfg, &ro);
+    dp_err_clear(&e);
+    self->trace = rrdwriter_trace_start(&ro, node, self->stats, &e);
+    if (!self->trace)
+        dp_log_warn("no job trace stamps; carrying on without", "detail=\"%s\"", e.text);
+}
+
 //  --------------------------------------------------------------------------
 rrdwriter_t *rrdwriter_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *keys, int argc,
                            char **argv, dp_err_t *err)
@@ -409,6 +440,8 @@ rrdwriter_t *rrdwriter_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *k
     if (!self->spool)
         goto fail;
     ac.stats = self->stats;
+    s_open_inspection(self);
+    ac.trace = self->trace;
     ac.start_lsn = rrdwriter_spool_first(self->spool);
     ac.replay_end_lsn = rrdwriter_spool_opened_at(self->spool);
     ac.committed_lsn = rrdwriter_spool_committed(self->spool);
@@ -455,11 +488,13 @@ void rrdwriter_destroy(rrdwriter_t **p)
     if (self->drain_timer >= 0)
         zloop_timer_end(self->loop, self->drain_timer);
     rrdwriter_apply_stop(&self->apply);
+    rrdwriter_trace_stop(&self->trace); /* after both stamping threads: sends their last stamps */
     for (size_t i = 0; i < self->n_items; i++)
         dp_msg_destroy(&self->items[i].msg);
     for (size_t i = 0; i < self->n_acks; i++)
         zframe_destroy(&self->acks[i].rid);
     zsock_destroy(&self->router);
+    dp_tap_destroy(&self->tap);
     rrdwriter_spool_destroy(&self->spool);
     free(self->items);
     free(self->acks);

@@ -4,6 +4,10 @@
     ACKs its msg_id; rejected messages are ACKed too (so they are not resent) and counted.
     The apply thread (rrdwriter_apply) feeds rrdcached from the spool. When the unapplied spool
     reaches DP_SPOOL_MAX_MB the ROUTER is not read (backpressure: senders keep their messages).
+    Inspection: every METRICS frame received and ACK sent is copied to the tap
+    (`distpoll tap rrdwriter`); the job trace gets spooled_ms (durable, ACKed) and
+    rrd_written_ms/rrd_by (rrdcached accepted) through rrdwriter_trace, which owns the Redis
+    connection (REDIS_*) in its own thread: Redis down costs stamps (counted), never metrics.
     Lives in the daemon's loop thread; control verbs STATS (counters) and BACKLOG.
     SPDX-License-Identifier: MIT */
 #ifndef RRDWRITER_H

@@ -684,6 +684,10 @@ static int s_round(rrdwriter_apply_t *a)
         *a->c.updates_sent += a->round_sent;
         *a->c.updates_applied += a->round_sent - a->round_errors;
         *a->c.messages_applied += a->n_work;
+        int64_t now_ms = dp_time_wall_ms();
+        for (size_t i = 0; a->cfg.trace && i < a->n_work; i++)
+            rrdwriter_trace_written(a->cfg.trace, a->work[i].msg->metrics.device_id,
+                                    a->work[i].msg->metrics.job_id, now_ms);
         uint64_t done = a->work[a->n_work - 1].end_lsn;
         if (done > atomic_load(&a->applied))
             atomic_store(&a->applied, done);

@@ -14,6 +14,7 @@
 #include "dp_msg.h"
 #include "dp_stats.h"
 #include "rrdwriter_def.h"
+#include "rrdwriter_trace.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,6 +36,7 @@ typedef struct {
     uint64_t replay_end_lsn;   /* frames before this were spooled by an earlier run */
     uint64_t committed_lsn;    /* durable end of the spool */
     dp_stats_t *stats;         /* borrowed; outlives the thread */
+    rrdwriter_trace_t *trace;  /* borrowed, outlives the thread; NULL: no rrd_written_ms */
 } rrdwriter_apply_cfg_t;
 
 /* Starts the thread (it connects to rrdcached by itself, with backoff).

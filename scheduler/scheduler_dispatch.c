@@ -279,9 +279,7 @@ static int s_send_job(scheduler_dispatch_t *d, dp_msg_kind_t kind, scheduler_tar
         d->seq = 0;
     }
     uint64_t job_id = epoch << 32 | ++d->seq;
-    int64_t cycle_s = t->attempt ? t->cycle_s
-                                 : scheduler_plan_slot(now_s, t->phase_s,
-                                                       scheduler_plan_interval(d->plans[kind]));
+    int64_t cycle_s = scheduler_plan_cycle(d->plans[kind], t, now_s);
     dp_msg_t *m = s_job(d, kind, t, job_id, epoch, cycle_s, t->attempt + 1);
     int64_t sent_ms = m->created_ms; /* before the send: the worker may stamp within the ms */
     char *data = NULL;

@@ -362,6 +362,8 @@ void scheduler_plan_upsert(scheduler_plan_t *p, uint64_t id, const char *hostnam
         changed = true;
     }
     if (last_done_s != SCHEDULER_PLAN_NONE) {
+        if (t->state != SCHEDULER_TARGET_LEASED)
+            t->force_s = 0; /* the database has a done time again: a forced request was served */
         int64_t d = scheduler_plan_slot(last_done_s, t->phase_s, p->interval_s);
         if (t->done_s == SCHEDULER_PLAN_NONE || d > t->done_s) {
             t->done_s = d;
@@ -440,7 +442,7 @@ int64_t scheduler_plan_lease(scheduler_plan_t *p, scheduler_target_t *t, uint64_
     t->state = SCHEDULER_TARGET_LEASED;
     t->job_id = job_id;
     if (t->attempt == 0)
-        t->cycle_s = scheduler_plan_slot(now_s, t->phase_s, p->interval_s);
+        t->cycle_s = scheduler_plan_cycle(p, t, now_s);
     t->attempt++;
     return t->cycle_s;
 }
@@ -452,8 +454,33 @@ void scheduler_plan_done(scheduler_plan_t *p, scheduler_target_t *t, int64_t now
         t->done_s = t->cycle_s;
     t->attempt = 0;
     t->cycle_s = 0;
+    t->force_s = 0;
     t->job_id = 0;
     s_schedule(p, t, now_s);
+}
+
+//  --------------------------------------------------------------------------
+bool scheduler_plan_force(scheduler_plan_t *p, uint64_t id, int64_t now_s)
+{
+    scheduler_target_t *t = scheduler_plan_find(p, id);
+    if (!t || !t->enabled || t->state == SCHEDULER_TARGET_LEASED || t->force_s ||
+        t->done_s == SCHEDULER_PLAN_NONE)
+        return false;
+    t->force_s = now_s > t->done_s ? now_s : t->done_s + 1;
+    t->done_s = SCHEDULER_PLAN_NONE;
+    t->attempt = 0; /* a pending retry of an older cycle is superseded */
+    t->cycle_s = 0;
+    s_schedule(p, t, now_s);
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+int64_t scheduler_plan_cycle(const scheduler_plan_t *p, const scheduler_target_t *t, int64_t now_s)
+{
+    if (t->attempt)
+        return t->cycle_s;
+    int64_t slot = scheduler_plan_slot(now_s, t->phase_s, p->interval_s);
+    return t->force_s > slot ? t->force_s : slot;
 }
 
 //  --------------------------------------------------------------------------

@@ -34,6 +34,7 @@ typedef struct {
     int64_t due_s;                  /* READY order: oldest undone slot, or the retried cycle */
     int64_t release_s;              /* WAITING: when it becomes READY */
     int64_t cycle_s;                /* cycle of the leased or retried job; 0 when fresh */
+    int64_t force_s;                /* work forced now (scheduler_plan_force); 0 when not */
     int attempt;                    /* dispatches made for cycle_s */
     scheduler_target_state_t state; /* see above */
     bool enabled;                   /* not disabled and present in the last load */
@@ -91,6 +92,18 @@ void scheduler_plan_begin_load(scheduler_plan_t *p);
    done (done only grows). Re-queues only when something that matters changed. */
 void scheduler_plan_upsert(scheduler_plan_t *p, uint64_t id, const char *hostname, int group,
                            bool enabled, int64_t last_done_s, int64_t now_s);
+
+/* Forces work on target id now, whatever is done: the database asks for it (e.g.
+   devices.last_discovered set to NULL by `distpoll device rediscover`). done_s is forgotten
+   and the next job gets cycle max(current slot, now_s), later than any cycle done, so the
+   workers' done claims (dp_claim) do not refuse it. No-op (returns false) for an unknown,
+   disabled or leased target (its job is under way), a never-done one (due anyway) or one
+   already forced. */
+bool scheduler_plan_force(scheduler_plan_t *p, uint64_t id, int64_t now_s);
+
+/* The cycle a job for t would carry now: cycle_s of a retry, else the current slot, or the
+   forced cycle when later. */
+int64_t scheduler_plan_cycle(const scheduler_plan_t *p, const scheduler_target_t *t, int64_t now_s);
 
 /* Ends a load; returns the number of targets switched off because they were not seen. */
 int scheduler_plan_end_load(scheduler_plan_t *p, int64_t now_s);

@@ -3,6 +3,7 @@
 #include "scheduler_store.h"
 #include "dp_log.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -82,6 +83,9 @@ int scheduler_store_load_devices(scheduler_store_t *s, scheduler_plan_t *poll,
             scheduler_plan_upsert(poll, id, host, group, enabled, polled, now_s);
         if (discover)
             scheduler_plan_upsert(discover, id, host, group, enabled, discovered, now_s);
+        if (discover && discovered == SCHEDULER_PLAN_NONE && /* NULL = discover now */
+            scheduler_plan_force(discover, id, now_s))
+            dp_log_info("discovery requested", "device_id=%" PRIu64 " hostname=%s", id, host);
         n++;
     }
     if (rc < 0) { /* keep what was loaded, but do not switch anything off */

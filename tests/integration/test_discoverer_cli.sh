@@ -2,7 +2,8 @@
 # test_discoverer_cli.sh - adding a device with the CLI gets it discovered within seconds, then
 # polled: scheduler, discoverer and poller running, `distpoll device add` of a simulated
 # Arista-like device -> devices.last_discovered (os, ports) and then devices.last_polled are set,
-# each within a few seconds. `distpoll device rediscover` later marks it for discovery again.
+# each within a few seconds (device add sends RELOAD to the local scheduler). `distpoll device
+# rediscover` later gets it discovered again within seconds, once.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
@@ -73,13 +74,24 @@ order=$(sql "SELECT IF(last_discovered <= last_polled, 'discovered-first', 'poll
              FROM devices WHERE device_id = $ID")
 ok "device add -> discovered in $((t1 - t0)) ms, polled by $((t2 - t0)) ms ($order); $row"
 
-# --- rediscover on demand -------------------------------------------------------------------
+grep -q "^scheduler on this node reloaded (OK devices=1)" <<<"$out" || fail "device add did not tell the scheduler: $out"
+
+# --- rediscover on demand: the scheduler forgets its done state and discovers it at once ------
 first=$(sql "SELECT last_discovered FROM devices WHERE device_id = $ID")
-"$B/distpoll" --env-file "$env" device rediscover arista.test >/dev/null || fail "device rediscover"
+t0=$(date +%s%3N)
+out=$("$B/distpoll" --env-file "$env" device rediscover arista.test 2>&1) || fail "device rediscover: $out"
+grep -q "^scheduler: OK devices=1" <<<"$out" || fail "rediscover did not reload the scheduler: $out"
 again() { [ "$(sql "SELECT last_discovered > '$first' FROM devices WHERE device_id = $ID")" = 1 ]; }
-if dp_wait_until 10 again; then
-    ok "device rediscover -> discovered again"
-else
-    echo "note: device rediscover did not trigger a new discovery within 10 s (scheduler side)"
-fi
+dp_wait_until 10 again || fail "device rediscover did not trigger a new discovery within 10 s"
+t1=$(date +%s%3N)
+grep -q "msg=\"discovery requested\" device_id=$ID " "$DP_TMP/scheduler.log" || fail "scheduler did not log the request"
+ok "device rediscover -> discovered again in $((t1 - t0)) ms"
+# ... once: later reloads (every 2 s here) do not discover it again
+second=$(sql "SELECT last_discovered FROM devices WHERE device_id = $ID")
+"$B/tests/testdaemon" ctl "ipc://$DP_TMP/scheduler-node-c.ctl" RELOAD 2000 | grep -q '^OK' || fail "RELOAD"
+sleep 3 # a negative check: nothing may happen within the next reloads
+[ "$(sql "SELECT last_discovered = '$second' FROM devices WHERE device_id = $ID")" = 1 ] ||
+    fail "discovered again without a request"
+[ "$(grep -c "msg=\"discovery requested\" device_id=$ID " "$DP_TMP/scheduler.log")" = 1 ] || fail "requested twice"
+ok "one request, one discovery"
 echo PASS

@@ -22,7 +22,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=servers.sh
 source "$ROOT/tests/lib/servers.sh"
 
-SERVERS=(mariadb redis rrdcached snmpd)
+SERVERS=(mariadb redis rrdcached snmpd dpsim)
+SIM_DEVICES=${DP_STACK_SIM_DEVICES:-20} # simulated devices at 127.30.0.1.. (dpsim, 24 ports each)
 DAEMONS=(scheduler poller discoverer biller rrdwriter)
 
 s_die()
@@ -229,6 +230,22 @@ s_start_servers()
         s_record snmpd "$SNMPD_PID"
         [ $rc -eq 0 ] || s_start_failed snmpd "$RUN/snmpd/snmpd.log"
     fi
+    # Simulated devices: dpsim answers for 127.30.0.0/24 on the port after snmpd's. It binds
+    # 0.0.0.0 to see every 127.30.0.x address but answers only that loopback range.
+    ST_SIM_PORT=$((ST_SNMP_PORT + 1))
+    if s_alive dpsim; then
+        echo "dpsim: already running (pid $(s_pid_of dpsim))"
+    elif [ -f "$BUILD_DIR/dpsim" ] && [ "$SIM_DEVICES" -gt 0 ]; then
+        echo "dpsim: starting on udp port $ST_SIM_PORT for 127.30.0.1-$SIM_DEVICES"
+        # faults for the simulated devices: edit this file, then kill -HUP dpsim (dpsim --help)
+        [ -f "$RUN/dpsim.faults" ] || printf '# SELECTOR=ACTION per line, e.g. 127.30.0.5=timeout\n' >"$RUN/dpsim.faults"
+        "$BUILD_DIR/dpsim" --listen 0.0.0.0 --port "$ST_SIM_PORT" --fault-file "$RUN/dpsim.faults" \
+            --profile "127.30.0.0/24=synthetic:ports=24,hc=1,speed=1G,cpus=2,storage=2" \
+            </dev/null >>"$LOGS/dpsim.log" 2>&1 &
+        s_record dpsim $!
+        dp_wait_until 10 snmpget -v2c -c public -r0 -t0.3 "127.30.0.1:$ST_SIM_PORT" 1.3.6.1.2.1.1.3.0 ||
+            s_start_failed dpsim "$LOGS/dpsim.log"
+    fi
 }
 
 s_cli()  # ARGS... : runs build/distpoll with the stack's env file, output to the CLI log
@@ -266,6 +283,14 @@ s_setup_db()
     else
         echo "devices: adding local-v3 failed; see $(s_show "$CLI_LOG")" >&2
         failed=1
+    fi
+    local i
+    if s_alive dpsim; then
+        for ((i = 1; i <= SIM_DEVICES; i++)); do
+            s_cli device add "sim-$i" --address "127.30.0.$i" --port "$ST_SIM_PORT" --if-missing ||
+                failed=1
+        done
+        echo "devices: sim-1..sim-$SIM_DEVICES = 127.30.0.1-$SIM_DEVICES:$ST_SIM_PORT (dpsim, 24 ports each) present"
     fi
     return $failed
 }
@@ -361,6 +386,14 @@ s_start()
             rc=1
         fi
     done
+    # End with what an operator looks at first: the pipeline's own view of itself.
+    if [ -f "$BUILD_DIR/distpoll" ] && s_alive scheduler; then
+        local leader_up
+        leader_up() { "$BUILD_DIR/distpoll" --env-file "$ENV_FILE" ctl scheduler LEADER 2>/dev/null | grep -q 'leading: *\(1\|yes\|true\)'; }
+        dp_wait_until 20 leader_up || true
+        echo
+        "$BUILD_DIR/distpoll" --env-file "$ENV_FILE" status || true
+    fi
     return $rc
 }
 
@@ -397,6 +430,7 @@ s_stop()
     local n rc=0
     # daemons first: the scheduler stops handing out jobs, rrdwriter drains last
     for n in "${DAEMONS[@]}"; do s_stop_one "$n" 15 || rc=1; done
+    s_stop_one dpsim 15 || rc=1
     s_stop_one snmpd 15 || rc=1
     s_stop_one rrdcached 30 || rc=1 # -F: flushes RRD files before exiting
     s_stop_one redis 15 || rc=1

@@ -73,7 +73,8 @@ DP_TEST(tap_copies_only_while_someone_listens)
     zframe_destroy(&f);
     zmsg_destroy(&got);
 
-    /* a reader that does not read: the publisher never blocks */
+    /* a reader that does not read: the publisher never blocks (a block would hang the run;
+       timing belongs in make bench, so it is printed, not asserted) */
     int64_t t0 = dp_time_mono_ms();
     for (int i = 0; i < TEST_FLOOD; i++)
         dp_tap_publish(tap, DP_TAP_IN, bytes, size);
@@ -81,7 +82,6 @@ DP_TEST(tap_copies_only_while_someone_listens)
     if (dp_test_verbose())
         printf("    %d tap copies with a stalled reader: %lld ms\n", TEST_FLOOD,
                (long long)took_ms);
-    CHECK(took_ms < 2000);
 
     zsock_destroy(&sub);
     deadline = dp_time_mono_ms() + TEST_WAIT_MS;

@@ -106,8 +106,10 @@ static void *s_thread(void *arg)
         t->q = work, t->cap = work_cap, t->n = 0; /* swap: producers fill the other vector */
         pthread_mutex_unlock(&t->lock);
         work = got, work_cap = cap;
-        if (stop && t->down) /* Redis failing: do not hold up the exit on it */
+        if (stop && t->down) { /* Redis failing: do not hold up the exit on it */
+            atomic_fetch_add(&t->dropped, n);
             break;
+        }
         s_queue(t, work, n);
         s_flush(t);
         if (stop)

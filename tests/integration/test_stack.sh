@@ -106,8 +106,10 @@ check "second start exits 0" test $rc -eq 0
 check "second start says already running" grep -q "mariadb: already running" <<<"$out"
 check "second start: same processes" test "$(pids)" = "$first"
 if [ -x "$BUILD/distpoll" ]; then
+    # compare id and hostname only: status and last-poll columns move as the daemons poll
     check "second start adds no duplicate device" test \
-        "$("$BUILD/distpoll" --env-file "$RUN/distpoll.env" device list 2>&1)" = "$devices"
+        "$("$BUILD/distpoll" --env-file "$RUN/distpoll.env" device list 2>&1 | awk '{ print $1, $2 }')" = \
+        "$(awk '{ print $1, $2 }' <<<"$devices")"
 fi
 check "second start keeps APP_KEY" grep -q "^APP_KEY=$ST_APP_KEY\$" "$RUN/distpoll.env"
 check "status exits 0 while running" "${STACK[@]}" status

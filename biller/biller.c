@@ -205,8 +205,7 @@ static void s_ctx(biller_t *self, biller_calc_ctx_t *c, bool fenced)
                              .stats = self->stats,
                              .interval_s = s_interval_s(self),
                              .epoch = fenced ? self->epoch : 0,
-                             .groups = self->distributed ? self->settings.groups : NULL,
-                             .ngroups = self->settings.ngroups,
+                             .groups = NULL, /* single runner: every port */
                              .snmp_timeout_ms = (int)self->cfg->snmp_timeout_ms,
                              .snmp_retries = self->cfg->snmp_retries,
                              .method = DP_BILL_PCT_LIBRENMS,
@@ -257,20 +256,26 @@ static void s_maybe_round(biller_t *self)
     s_arm_work(self);
 }
 
-static void s_bill_one(biller_t *self, uint64_t bill_id, int64_t slot_s, bool fenced, dp_err_t *e)
+//  Bills bill_id for slot_s: every port (round), or with group (a job) only the ports of the
+//  devices in that group, the job's part of the bill.
+static void s_bill_one(biller_t *self, uint64_t bill_id, int64_t slot_s, bool fenced,
+                       const int *group, dp_err_t *e)
 {
     biller_calc_ctx_t c;
     biller_calc_result_t r;
     s_ctx(self, &c, fenced);
+    c.groups = group;
+    c.ngroups = group ? 1 : 0;
     if (biller_calc_bill(&c, bill_id, slot_s, &r, e) != 0) {
         dp_stats_add(self->stats, "bill_errors", 1);
         dp_log_warn("bill not completed", "bill=%llu slot=%lld err=%s detail=\"%s\"",
                     (unsigned long long)bill_id, (long long)slot_s, dp_err_name(e->code), e->text);
         return;
     }
-    dp_log_debug("bill done", "bill=%llu slot=%lld ports=%d written=%d dup=%d failed=%d rows=%d",
-                 (unsigned long long)bill_id, (long long)slot_s, r.ports, r.written, r.skipped_dup,
-                 r.failed, r.rows);
+    dp_log_debug("bill done",
+                 "bill=%llu group=%d slot=%lld ports=%d written=%d dup=%d failed=%d rows=%d",
+                 (unsigned long long)bill_id, group ? *group : -1, (long long)slot_s, r.ports,
+                 r.written, r.skipped_dup, r.failed, r.rows);
 }
 
 //  One unit of work per loop turn: a bill of the round, or a job.
@@ -283,12 +288,12 @@ static int s_on_work(zloop_t *loop, int timer_id, void *arg)
     dp_err_t e = {0};
     if (!self->distributed && self->is_runner && self->qpos < self->nqueue) {
         uint64_t bill_id = self->queue[self->qpos++];
-        s_bill_one(self, bill_id, self->round_slot_s, true, &e);
+        s_bill_one(self, bill_id, self->round_slot_s, true, NULL, &e);
     } else if (self->distributed && zlistx_size(self->pending_jobs) > 0) {
         dp_msg_t *job = zlistx_first(self->pending_jobs);
         zlistx_detach_cur(self->pending_jobs);
         int64_t t0 = dp_time_mono_ms(), i = s_interval_s(self);
-        s_bill_one(self, job->job.bill_id, job->job.cycle_ts / i * i, false, &e);
+        s_bill_one(self, job->job.bill_id, job->job.cycle_ts / i * i, false, &job->job.group, &e);
         s_finish_job(self, job, e.code ? DP_MSG_STATUS_ERROR : DP_MSG_STATUS_OK,
                      e.code ? e.text : NULL, dp_time_mono_ms() - t0);
     }

@@ -5,10 +5,10 @@
     (biller_calc_bill), one bill per loop turn so signals and the control socket stay live. A
     standby tries the lease every 500 ms and, on winning, starts at the next boundary (the
     missed intervals are filled by the per-port gap spreading). distributed_billing on: bills
-    arrive as scheduler jobs (common/dp_jobs, kind bill) and each node bills the ports of the
-    poller groups it serves. Both modes are safe together: counting is idempotent per port and
-    interval. Single-threaded: everything runs in the daemon's zloop.
-    SPDX-License-Identifier: MIT */
+    arrive as scheduler jobs (common/dp_jobs, kind bill), one per (bill, poller group of its
+    ports), and a job bills exactly the bill's ports on devices of the job's group. Both modes are
+   safe together: counting is idempotent per port and interval. Single-threaded: everything runs in
+   the daemon's zloop. SPDX-License-Identifier: MIT */
 #ifndef BILLER_H
 #define BILLER_H
 

@@ -257,7 +257,7 @@ static dp_msg_t *s_job(scheduler_dispatch_t *d, dp_msg_kind_t kind, const schedu
     m->job.job_id = job_id;
     m->job.kind = kind;
     m->job.device_id = kind == DP_MSG_KIND_BILL ? 0 : t->id;
-    m->job.bill_id = kind == DP_MSG_KIND_BILL ? t->id : 0;
+    m->job.bill_id = kind == DP_MSG_KIND_BILL ? t->ref : 0; /* its part: job.group */
     if (t->hostname && *t->hostname)
         m->job.hostname = strdup(t->hostname);
     else if (asprintf(&m->job.hostname, "target-%" PRIu64, t->id) < 0)

@@ -246,7 +246,7 @@ static scheduler_target_t *s_add(scheduler_plan_t *p, uint64_t id)
     if ((size_t)(p->n + 1) * 2 > p->hash_cap)
         s_hash_grow(p);
     scheduler_target_t *t = &p->targets[p->n];
-    *t = (scheduler_target_t){.id = id, .done_s = SCHEDULER_PLAN_NONE};
+    *t = (scheduler_target_t){.id = id, .ref = id, .done_s = SCHEDULER_PLAN_NONE};
     t->phase_s = scheduler_plan_phase(id, p->interval_s);
     s_hash_insert(p, id, (uint32_t)p->n);
     p->n++;

@@ -26,7 +26,8 @@ typedef enum {
 } scheduler_target_state_t;
 
 typedef struct {
-    uint64_t id;                    /* device_id (bill_id for kind bill) */
+    uint64_t id;                    /* key: device_id (a (bill, group) key for kind bill) */
+    uint64_t ref;                   /* id the job names: = id; bill_id for kind bill */
     char *hostname;                 /* owned */
     int group;                      /* poller group */
     int64_t phase_s;                /* offset of its slots in the interval */

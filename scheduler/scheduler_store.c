@@ -14,10 +14,13 @@
 #define S_SQL_DEVICES                                                                              \
     "SELECT device_id, hostname, poller_group, disabled, last_polled, last_discovered"             \
     " FROM devices"
+/* one row per (bill, poller group of its billed ports); group NULL: no billable port */
 #define S_SQL_BILLS                                                                                \
-    "SELECT b.bill_id, b.bill_name, (SELECT MIN(d.poller_group) FROM bill_ports bp"                \
-    " JOIN ports p ON p.port_id = bp.port_id JOIN devices d ON d.device_id = p.device_id"          \
-    " WHERE bp.bill_id = b.bill_id) FROM bills b"
+    "SELECT b.bill_id, b.bill_name, g.grp FROM bills b LEFT JOIN (SELECT DISTINCT bp.bill_id,"     \
+    " d.poller_group AS grp FROM bill_ports bp JOIN ports p ON p.port_id = bp.port_id"             \
+    " JOIN devices d ON d.device_id = p.device_id WHERE p.deleted = 0 AND d.disabled = 0) g"       \
+    " ON g.bill_id = b.bill_id"
+#define S_BILL_GROUP_BITS 20 /* bill plan key = bill_id << 20 | group */
 #define S_SQL_STATS                                                                                \
     "INSERT INTO node_stats (node_id, stage, depth, devices, worker_seconds, workers, frequency,"  \
     " last_report) VALUES (?, ?, ?, ?, ?, ?, ?, NOW(3)) ON DUPLICATE KEY UPDATE"                   \
@@ -100,6 +103,15 @@ int scheduler_store_load_devices(scheduler_store_t *s, scheduler_plan_t *poll,
 }
 
 //  --------------------------------------------------------------------------
+uint64_t scheduler_store_bill_key(uint64_t bill_id, int group)
+{
+    if (bill_id == 0 || bill_id >= (UINT64_C(1) << (64 - S_BILL_GROUP_BITS)) || group < 0 ||
+        group >= (1 << S_BILL_GROUP_BITS))
+        return 0;
+    return bill_id << S_BILL_GROUP_BITS | (uint64_t)group;
+}
+
+//  --------------------------------------------------------------------------
 int scheduler_store_load_bills(scheduler_store_t *s, scheduler_plan_t *plan, bool enabled,
                                int default_group, int64_t now_s, dp_err_t *err)
 {
@@ -113,9 +125,19 @@ int scheduler_store_load_bills(scheduler_store_t *s, scheduler_plan_t *plan, boo
         return -1;
     int n = 0, rc;
     while ((rc = dp_db_fetch(q)) == 1) {
+        uint64_t bill_id = dp_db_col_uint(q, 0);
         int group = dp_db_col_is_null(q, 2) ? default_group : (int)dp_db_col_int(q, 2);
-        scheduler_plan_upsert(plan, dp_db_col_uint(q, 0), dp_db_col_str(q, 1), group, true,
-                              SCHEDULER_PLAN_NONE, now_s);
+        uint64_t key = scheduler_store_bill_key(bill_id, group);
+        if (key == 0) {
+            dp_log_warn("bill not scheduled: id or poller group out of range",
+                        "bill_id=%" PRIu64 " group=%d", bill_id, group);
+            continue;
+        }
+        scheduler_plan_upsert(plan, key, dp_db_col_str(q, 1), group, true, SCHEDULER_PLAN_NONE,
+                              now_s);
+        scheduler_target_t *t = scheduler_plan_find(plan, key);
+        if (t)
+            t->ref = bill_id;
         n++;
     }
     if (rc < 0)

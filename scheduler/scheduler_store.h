@@ -39,11 +39,16 @@ void scheduler_store_destroy(scheduler_store_t **p);
 int scheduler_store_load_devices(scheduler_store_t *s, scheduler_plan_t *poll,
                                  scheduler_plan_t *discover, int64_t now_s, dp_err_t *err);
 
-/* Loads bills into plan (group = lowest poller group of the bill's ports' devices, else
-   default_group); with enabled false every bill is switched off. Returns the number of bills
-   or -1 with err. */
+/* Loads bills into plan: one target per (bill, poller group of its billable ports' devices;
+   default_group when it has none), keyed scheduler_store_bill_key(bill_id, group), ref =
+   bill_id, so each group's part is a job of its own (done and leased per part); with enabled
+   false every bill is switched off. Returns the number of targets or -1 with err. */
 int scheduler_store_load_bills(scheduler_store_t *s, scheduler_plan_t *plan, bool enabled,
                                int default_group, int64_t now_s, dp_err_t *err);
+
+/* Plan key of the (bill_id, group) part: bill_id << 20 | group; 0 when bill_id is 0 or
+   >= 2^44 or group is outside [0, 2^20). Pure. */
+uint64_t scheduler_store_bill_key(uint64_t bill_id, int group);
 
 /* Global settings (distributed_billing, default_poller_group). Returns 0 or -1 with err. */
 int scheduler_store_load_settings(scheduler_store_t *s, dp_settings_t *out, dp_err_t *err);

@@ -226,7 +226,7 @@ static int s_parse_line(const s_ctx_t *c, const char *line, s_rule_t *r)
             if (key[0] == 'o' && !s_valid_id(val))
                 return s_fail(c, "os: expected 1-32 chars of [a-z0-9_.-]", val);
             if (key[0] == 'o')
-                snprintf(r->os, sizeof r->os, "%s", val);
+                snprintf(r->os, sizeof r->os, "%.*s", (int)sizeof r->os - 1, val);
             else
                 snprintf(r->name, sizeof r->name, "%.*s", (int)sizeof r->name - 1, val);
         } else if (s_add_cond(c, r, key, op, val) != 0) {

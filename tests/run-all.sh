@@ -27,22 +27,21 @@ step()  # NAME CMD...
     "$@" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
     count "$log"
-    rm -f "$log"
     if [ "$rc" -ne 0 ]; then
         steps_failed+=("$name")
-        if ! grep -qE '^[0-9]+ passed, [0-9]+ failed' <<<""; then :; fi
+        # a step that failed before its runner could count (e.g. a build error) counts once
+        grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log" || total_fail=$((total_fail + 1))
     fi
+    rm -f "$log"
     return "$rc"
 }
 
-step format-check make -s format-check || total_fail=$((total_fail + 1))
+step format-check make -s format-check
 if step build make -s -j2 all; then
     step unit ./build/tests/unit_run
     step unit-sanitizers bash -c 'make -s -j2 SAN=address,undefined O=1 build/san/tests/unit_run &&
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/san/tests/unit_run'
     step integration bash tests/integration/run.sh
-else
-    total_fail=$((total_fail + 1))
 fi
 [ ${#steps_failed[@]} -gt 0 ] && echo "failed steps: ${steps_failed[*]}"
 echo "$total_pass passed, $total_fail failed"

@@ -120,13 +120,14 @@ dp_start_mariadb()  # NAME
 {
     local name=$1 dir=${DP_SRV_DIR:-$DP_TMP/$1} port=${DP_SRV_PORT:-}
     [ -n "$port" ] || port=$(dp_free_port)
-    mkdir -p "$dir/data"
+    # a private tmpdir: the servers' temporary tables never meet another test's cleanup of /tmp
+    mkdir -p "$dir/data" "$dir/tmp"
     [ -d "$dir/data/mysql" ] || mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$dir/data" \
-        --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 || {
+        --tmpdir="$dir/tmp" --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 || {
         cat "$dir/install.log"
         return 1
     }
-    mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" --socket="$dir/mysql.sock" \
+    mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$dir/mysql.sock" \
         --bind-address=127.0.0.1 --port="$port" --pid-file="$dir/mariadbd.pid" \
         --log-error="$dir/mariadb.log" --skip-name-resolve --innodb-buffer-pool-size=64M \
         --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 --skip-log-bin \

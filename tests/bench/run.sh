@@ -253,7 +253,7 @@ s_phase()
             printf "{\"devices\":%d,\"phase\":\"%s\",\"polls\":%d,\"devices_polled\":%d,\"not_ok\":%d,", n, phase, np, nd, bad
             printf "\"time_boxed\":%s,\"cycle_s\":%.1f,\"cycle_projected\":%s,", boxed,
                 (nd < n ? n / rate : cycle), (nd < n ? "true" : "false")
-            printf "\"rrdwriter_backlog_left\":%d,", backlog
+            printf "\"rrdwriter_backlog_left_bytes\":%d,", backlog
             printf "\"polls_per_s\":%.1f,\"rrd_updates\":%d,\"rrd_updates_per_s\":%.0f,\"rrd_creates_total\":%s,",
                 rate, a1 - a0, (a1 - a0) / aspan, creates
             printf "\"db_rows_per_s\":%.0f,\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,\"latency_method\":\"%s\",",

@@ -19,8 +19,8 @@ jq -r '.runs[] | select(.skipped == null) | [.devices, .phase, .polls,
 jq -r '.runs[] | select(.skipped) | "\(.devices): SKIPPED (\(.skipped))"' "$F"
 jq -r '.runs[] | select(.cycle_projected == true) |
     "* \(.devices) \(.phase): time-boxed, \(.devices_polled) of \(.devices) devices polled; cycle_s projected = devices / polls per s"' "$F"
-jq -r '.runs[] | select((.rrdwriter_backlog_left // 0) > 0) |
-    "! \(.devices) \(.phase): \(.rrdwriter_backlog_left) METRICS messages still spooled (not yet in rrdcached) when the figures were taken"' "$F"
+jq -r '.runs[] | select((.rrdwriter_backlog_left_bytes // 0) > 0) |
+    "! \(.devices) \(.phase): \(.rrdwriter_backlog_left_bytes / 1048576 | floor) MB of METRICS still spooled (not yet in rrdcached) when the figures were taken"' "$F"
 jq -r '[.runs[] | .latency_method // empty | select(startswith("not") | not)][0] // empty | if . == "trace" then
     "latency: SNMP reply (polled_ms) -> RRD update accepted by rrdcached (rrd_written_ms), from the job traces"
     else "latency: estimated: poll end (poller \"job done\" end_ms, after the SNMP replies and the DB write) ->",

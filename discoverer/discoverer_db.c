@@ -1,6 +1,7 @@
 /*  discoverer_db.c - device rows in, inventory out (see discoverer_db.h)
     SPDX-License-Identifier: MIT */
 #include "discoverer_db.h"
+#include "dp_ifmib.h"
 #include "dp_conn.h"
 #include "dp_db.h"
 #include "dp_log.h"
@@ -252,7 +253,7 @@ static int s_write_ports(discoverer_db_t *db, discoverer_result_t *r, dp_err_t *
         char tbuf[S_NUM_MAX], sbuf[S_NUM_MAX], mbuf[S_NUM_MAX];
         uint64_t speed = discoverer_port_speed(p);
         const char *type = (p->have & DISCOVERER_HAVE_TYPE)
-                               ? discoverer_if_type_name(p->if_type, tbuf, sizeof tbuf)
+                               ? dp_ifmib_type_name(p->if_type, tbuf, sizeof tbuf)
                                : NULL;
         if (dp_db_exec(up, err, "uisssssssiss", r->device_id, (int64_t)p->if_index,
                        s_opt(p->name, p->have & DISCOVERER_HAVE_NAME),
@@ -261,8 +262,8 @@ static int s_write_ports(discoverer_db_t *db, discoverer_result_t *r, dp_err_t *
                        s_num(sbuf, speed, p->have & (DISCOVERER_HAVE_SPEED | DISCOVERER_HAVE_HIGH)),
                        s_num(mbuf, p->mtu, p->have & DISCOVERER_HAVE_MTU),
                        (p->have & DISCOVERER_HAVE_MAC) && p->mac[0] ? p->mac : NULL,
-                       (int64_t)p->hc_mask, discoverer_if_status_name(p->admin),
-                       discoverer_if_status_name(p->oper)) != 0)
+                       (int64_t)p->hc_mask, dp_ifmib_status_name(p->admin),
+                       dp_ifmib_status_name(p->oper)) != 0)
             return -1;
     }
     dp_db_stmt_t *gone = s_st(db, s_sql_port_gone, err);
@@ -335,7 +336,7 @@ static int s_write_host(discoverer_db_t *db, discoverer_result_t *r, dp_err_t *e
         uint64_t size = t->size * units, used = t->used * units;
         double perc = size ? 100.0 * (double)used / (double)size : 0;
         if (dp_db_exec(s, err, "uissiuuud", r->device_id, (int64_t)t->index,
-                       discoverer_storage_type_name(t->type), t->descr, (int64_t)units, size, used,
+                       dp_ifmib_storage_type_name(t->type), t->descr, (int64_t)units, size, used,
                        size > used ? size - used : 0, perc) != 0)
             return -1;
         r->storage++;

@@ -391,55 +391,6 @@ int discoverer_inv_hc_ports(const discoverer_inv_t *inv)
     return n;
 }
 
-//  --------------------------------------------------------------------------
-const char *discoverer_if_type_name(int type, char *buf, size_t size)
-{
-    switch (type) {
-    case 1:
-        return "other";
-    case 6:
-        return "ethernetCsmacd";
-    case 23:
-        return "ppp";
-    case 24:
-        return "softwareLoopback";
-    case 53:
-        return "propVirtual";
-    case 117:
-        return "gigabitEthernet";
-    case 131:
-        return "tunnel";
-    case 135:
-        return "l2vlan";
-    case 136:
-        return "l3ipvlan";
-    case 161:
-        return "ieee8023adLag";
-    default:
-        snprintf(buf, size, "%d", type);
-        return buf;
-    }
-}
-
-//  --------------------------------------------------------------------------
-const char *discoverer_if_status_name(int status)
-{
-    static const char *const names[] = {NULL,      "up",      "down",       "testing",
-                                        "unknown", "dormant", "notPresent", "lowerLayerDown"};
-    return status > 0 && status < S_NELEM(names) ? names[status] : NULL;
-}
-
-//  --------------------------------------------------------------------------
-const char *discoverer_storage_type_name(int type)
-{
-    static const char *const names[] = {
-        "hrStorageOther",         "hrStorageOther",       "hrStorageRam",
-        "hrStorageVirtualMemory", "hrStorageFixedDisk",   "hrStorageRemovableDisk",
-        "hrStorageFloppyDisk",    "hrStorageCompactDisc", "hrStorageRamDisk",
-        "hrStorageFlashMemory",   "hrStorageNetworkDisk"};
-    return type > 0 && type <= 10 ? names[type] : "hrStorageOther";
-}
-
 //  Length of the valid UTF-8 sequence at s (0 when invalid).
 static int s_utf8_len(const unsigned char *s)
 {

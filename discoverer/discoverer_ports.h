@@ -135,9 +135,6 @@ int discoverer_inv_hc_ports(const discoverer_inv_t *inv);
 /* Names shared with the poller (same spelling, so the two never flip a column): ifType
    ("ethernetCsmacd" or the number in buf), if status ("up", ... or NULL), hrStorageType
    ("hrStorageFixedDisk"). */
-const char *discoverer_if_type_name(int type, char *buf, size_t size);
-const char *discoverer_if_status_name(int status);
-const char *discoverer_storage_type_name(int type);
 
 /* Makes s safe for a utf8mb4 column in place: invalid UTF-8 bytes and control characters
    become '?', trailing spaces are cut. */

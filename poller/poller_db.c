@@ -1,6 +1,7 @@
 /*  poller_db.c - device rows in, batched poll results out (see poller_db.h)
     SPDX-License-Identifier: MIT */
 #include "poller_db.h"
+#include "dp_ifmib.h"
 #include "dp_conn.h"
 #include "dp_db.h"
 #include "dp_log.h"
@@ -616,8 +617,8 @@ static void s_port_row(s_buf_t *b, const poller_item_t *it, const poller_port_t 
     s_num(b, ',', it->poll->device_id);
     s_num(b, ',', p->if_index);
     s_opt_u64(b, speed > 0, speed);
-    s_const_str(b, poller_if_status_name(p->admin));
-    s_const_str(b, poller_if_status_name(p->oper));
+    s_const_str(b, dp_ifmib_status_name(p->admin));
+    s_const_str(b, dp_ifmib_status_name(p->oper));
     s_num(b, ',', poller_port_hc_mask(p));
     s_quoted(b, now);
     if (pv->valid && pv->at_ms < it->poll->at_ms) {
@@ -705,7 +706,7 @@ static int s_write_port_names(poller_db_t *db, const poller_item_t *items, int n
                 continue;
             const char *vals[4] = {p->have_name ? p->name : NULL, p->have_descr ? p->descr : NULL,
                                    p->have_alias ? p->alias : NULL,
-                                   p->if_type ? poller_if_type_name(p->if_type, tbuf, sizeof tbuf)
+                                   p->if_type ? dp_ifmib_type_name(p->if_type, tbuf, sizeof tbuf)
                                               : NULL};
             s_printf(b, "%s[%u", rows++ ? "," : "", p->port_id);
             for (int v = 0; v < 4; v++) {

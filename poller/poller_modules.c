@@ -355,42 +355,6 @@ const char *poller_ctr_column(int ctr)
     return ctr >= 0 && ctr < POLLER_CTR_COUNT ? names[ctr] : NULL;
 }
 
-const char *poller_if_status_name(int status)
-{
-    static const char *const names[] = {NULL,      "up",      "down",       "testing",
-                                        "unknown", "dormant", "notPresent", "lowerLayerDown"};
-    return status > 0 && status < S_NELEM(names) ? names[status] : NULL;
-}
-
-const char *poller_if_type_name(int type, char *buf, size_t size)
-{
-    switch (type) {
-    case 1:
-        return "other";
-    case 6:
-        return "ethernetCsmacd";
-    case 23:
-        return "ppp";
-    case 24:
-        return "softwareLoopback";
-    case 53:
-        return "propVirtual";
-    case 117:
-        return "gigabitEthernet";
-    case 131:
-        return "tunnel";
-    case 135:
-        return "l2vlan";
-    case 136:
-        return "l3ipvlan";
-    case 161:
-        return "ieee8023adLag";
-    default:
-        snprintf(buf, size, "%d", type);
-        return buf;
-    }
-}
-
 void poller_port_rates(const poller_prev_t *prev, const poller_port_t *p, int64_t at_ms,
                        bool rebooted, poller_rate_t out[POLLER_CTR_COUNT])
 {

@@ -160,8 +160,6 @@ bool poller_poll_all_hc(const poller_poll_t *poll);
 /* Names for DB columns: "ifInOctets", ...; ifAdminStatus/ifOperStatus values ("up", ...);
    ifType ("ethernetCsmacd" or the number in buf). Static strings / buf. */
 const char *poller_ctr_column(int ctr);
-const char *poller_if_status_name(int status);
-const char *poller_if_type_name(int type, char *buf, size_t size);
 
 /* The previous sample of a port from the DB. */
 typedef struct {

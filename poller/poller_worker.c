@@ -1,6 +1,7 @@
 /*  poller_worker.c - one polling thread (see poller_worker.h)
     SPDX-License-Identifier: MIT */
 #include "poller_worker.h"
+#include "dp_ifmib.h"
 #include "dp_claim.h"
 #include "dp_conn.h"
 #include "dp_log.h"
@@ -405,7 +406,7 @@ static char *s_debug_text(const s_job_t *j)
         int b1 = 0, b2 = 0;
         poller_port_counter(q, POLLER_CTR_IN_OCTETS, &in, &b1);
         poller_port_counter(q, POLLER_CTR_OUT_OCTETS, &outv, &b2);
-        const char *oper = poller_if_status_name(q->oper);
+        const char *oper = dp_ifmib_status_name(q->oper);
         S_OUT("port ifIndex=%u name=\"%s\" oper=%s speed=%" PRIu64 " in_octets=%" PRIu64
               " out_octets=%" PRIu64 " bits=%d\n",
               q->if_index, q->name, oper ? oper : "?", poller_port_speed(q), in, outv, b1);

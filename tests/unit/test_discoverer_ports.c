@@ -3,6 +3,7 @@
     that decides inserts, undeletes and deletes.
     SPDX-License-Identifier: MIT */
 #include "dp_test.h"
+#include "dp_ifmib.h"
 #include "../../discoverer/discoverer_ports.h"
 #include "../../poller/poller_modules.h"
 
@@ -170,9 +171,9 @@ DP_TEST(discoverer_ports_take_ifmib)
     CHECK_EQ_INT(discoverer_inv_hc_ports(&inv), 1);
     CHECK_EQ_INT(p1->oper, 1);
     CHECK_EQ_INT(p3->oper, 6);
-    CHECK_EQ_STR(discoverer_if_status_name(p3->oper), "notPresent");
+    CHECK_EQ_STR(dp_ifmib_status_name(p3->oper), "notPresent");
     char buf[16];
-    CHECK_EQ_STR(discoverer_if_type_name(p2->if_type, buf, sizeof buf), "l3ipvlan");
+    CHECK_EQ_STR(dp_ifmib_type_name(p2->if_type, buf, sizeof buf), "l3ipvlan");
 
     /* reset keeps the buffer, forgets the rows */
     discoverer_inv_reset(&inv);
@@ -203,15 +204,15 @@ DP_TEST(discoverer_ports_take_host)
     CHECK_EQ_STR(inv.devs[0].descr, "Intel Xeon");
     CHECK_EQ_INT(inv.nstor, 1);
     CHECK_EQ_INT(inv.stor[0].type, 4);
-    CHECK_EQ_STR(discoverer_storage_type_name(inv.stor[0].type), "hrStorageFixedDisk");
+    CHECK_EQ_STR(dp_ifmib_storage_type_name(inv.stor[0].type), "hrStorageFixedDisk");
     CHECK_EQ_STR(inv.stor[0].descr, "/");
     CHECK_EQ_INT(inv.stor[0].units, 4096);
     CHECK(inv.stor[0].size == UINT64_C(4294967295));
-    CHECK_EQ_STR(discoverer_storage_type_name(99), "hrStorageOther");
+    CHECK_EQ_STR(dp_ifmib_storage_type_name(99), "hrStorageOther");
     discoverer_inv_free(&inv);
 }
 
-//  The ifHC bits and the text of ifType/status must be the poller's, or each would flip the
+//  The ifHC bits must be the poller's, or each would flip the
 //  other's column on every run.
 DP_TEST(discoverer_ports_agree_with_poller)
 {
@@ -223,16 +224,22 @@ DP_TEST(discoverer_ports_agree_with_poller)
     CHECK_EQ_INT(DISCOVERER_HC_OUT_MCAST, 1u << POLLER_CTR_OUT_MCAST);
     CHECK_EQ_INT(DISCOVERER_HC_IN_BCAST, 1u << POLLER_CTR_IN_BCAST);
     CHECK_EQ_INT(DISCOVERER_HC_OUT_BCAST, 1u << POLLER_CTR_OUT_BCAST);
-    for (int t = 0; t < 300; t++) {
-        char a[16], b[16];
-        CHECK_EQ_STR(discoverer_if_type_name(t, a, sizeof a), poller_if_type_name(t, b, sizeof b));
-    }
-    for (int s = 0; s < 9; s++) {
-        const char *a = discoverer_if_status_name(s), *b = poller_if_status_name(s);
-        CHECK((a == NULL) == (b == NULL));
-        if (a)
-            CHECK_EQ_STR(a, b);
-    }
+}
+
+//  Both daemons write ifType/status/storage text through dp_ifmib, so one table decides it.
+DP_TEST(ifmib_names)
+{
+    char buf[16];
+    CHECK_EQ_STR(dp_ifmib_type_name(6, buf, sizeof buf), "ethernetCsmacd");
+    CHECK_EQ_STR(dp_ifmib_type_name(161, buf, sizeof buf), "ieee8023adLag");
+    CHECK_EQ_STR(dp_ifmib_type_name(999, buf, sizeof buf), "999");
+    CHECK(dp_ifmib_status_name(0) == NULL);
+    CHECK_EQ_STR(dp_ifmib_status_name(1), "up");
+    CHECK_EQ_STR(dp_ifmib_status_name(7), "lowerLayerDown");
+    CHECK(dp_ifmib_status_name(8) == NULL);
+    CHECK_EQ_STR(dp_ifmib_storage_type_name(4), "hrStorageFixedDisk");
+    CHECK_EQ_STR(dp_ifmib_storage_type_name(10), "hrStorageNetworkDisk");
+    CHECK_EQ_STR(dp_ifmib_storage_type_name(11), "hrStorageOther");
 }
 
 DP_TEST(discoverer_ports_text)

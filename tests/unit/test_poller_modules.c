@@ -2,6 +2,7 @@
     METRICS building (rrd names, DS order, values) and the DB layer's pure helpers.
     SPDX-License-Identifier: MIT */
 #include "../../poller/poller_db.h"
+#include "dp_ifmib.h"
 #include "../../poller/poller_modules.h"
 #include "../../poller/poller_worker.h"
 #include "dp_test.h"
@@ -102,12 +103,12 @@ DP_TEST(poller_speed_and_status)
     p.high_speed = 10000;
     p.have_high = true;
     CHECK(poller_port_speed(&p) == 10000000000ULL);
-    CHECK_EQ_STR(poller_if_status_name(1), "up");
-    CHECK_EQ_STR(poller_if_status_name(7), "lowerLayerDown");
-    CHECK(poller_if_status_name(0) == NULL && poller_if_status_name(99) == NULL);
+    CHECK_EQ_STR(dp_ifmib_status_name(1), "up");
+    CHECK_EQ_STR(dp_ifmib_status_name(7), "lowerLayerDown");
+    CHECK(dp_ifmib_status_name(0) == NULL && dp_ifmib_status_name(99) == NULL);
     char buf[16];
-    CHECK_EQ_STR(poller_if_type_name(6, buf, sizeof buf), "ethernetCsmacd");
-    CHECK_EQ_STR(poller_if_type_name(4242, buf, sizeof buf), "4242");
+    CHECK_EQ_STR(dp_ifmib_type_name(6, buf, sizeof buf), "ethernetCsmacd");
+    CHECK_EQ_STR(dp_ifmib_type_name(4242, buf, sizeof buf), "4242");
     CHECK_EQ_STR(poller_ctr_column(POLLER_CTR_OUT_BCAST), "ifOutBroadcastPkts");
 }
 

@@ -116,7 +116,7 @@ dp_start_redis()  # NAME [extra redis-server args...]
     dp_wait_until 10 redis-cli -h 127.0.0.1 -p "$port" "${auth[@]}" ping
 }
 
-dp_start_mariadb()  # NAME
+dp_start_mariadb()  # NAME   (DP_MARIADB_ARGS: extra mariadbd options, e.g. a bigger buffer pool)
 {
     local name=$1 dir=${DP_SRV_DIR:-$DP_TMP/$1} port=${DP_SRV_PORT:-}
     [ -n "$port" ] || port=$(dp_free_port)
@@ -131,7 +131,7 @@ dp_start_mariadb()  # NAME
         --bind-address=127.0.0.1 --port="$port" --pid-file="$dir/mariadbd.pid" \
         --log-error="$dir/mariadb.log" --skip-name-resolve --innodb-buffer-pool-size=64M \
         --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
-        --max-connections=400 >/dev/null 2>&1 &
+        --max-connections=400 ${DP_MARIADB_ARGS:-} >/dev/null 2>&1 &
     local pid=$!
     dp_register $pid "$dir/mariadb.log"
     eval "${name}_PORT=$port ${name}_PID=$pid ${name}_SOCK=$dir/mysql.sock ${name}_DIR=$dir"

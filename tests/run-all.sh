@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run-all.sh - what `make test` runs: format-check, build (-Wall -Wextra), unit tests,
-# unit tests under ASan+UBSan, integration tests against real servers.
+# unit tests under ASan+UBSan and under valgrind memcheck, integration tests against real servers.
 # Last line: the summed "N passed, N failed".
 cd "$(dirname "$0")/.." || exit 2
 total_pass=0
@@ -41,6 +41,7 @@ if step build make -s -j2 all; then
     step unit ./build/tests/unit_run
     step unit-sanitizers bash -c 'make -s -j2 SAN=address,undefined O=1 build/san/tests/unit_run &&
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/san/tests/unit_run'
+    step unit-valgrind make -s memcheck
     step integration bash tests/integration/run.sh
 fi
 [ ${#steps_failed[@]} -gt 0 ] && echo "failed steps: ${steps_failed[*]}"

@@ -1,6 +1,7 @@
 /*  poller_db.c - device rows in, batched poll results out (see poller_db.h)
     SPDX-License-Identifier: MIT */
 #include "poller_db.h"
+#include "poller_dbcache.h"
 #include "dp_ifmib.h"
 #include "dp_conn.h"
 #include "dp_db.h"
@@ -41,7 +42,9 @@ struct poller_db {
     s_prevdev_t *prevdev;
     poller_prev_t *prev; /* per port of every item, item offsets in prev_off */
     int *prev_off;
+    bool *hit; /* per item: port ids and previous samples came from the cache */
     size_t cap_items, cap_prev;
+    poller_dbcache_t *cache;
 };
 
 /* Locks the batch's device rows for the transaction (the epoch fence is decided on them). */
@@ -214,18 +217,18 @@ void poller_db_time_text(int64_t wall_ms, char *out, size_t size)
 static void s_build_upsert(poller_db_t *db)
 {
     s_buf_t cols = {0}, upd = {0};
-    static const char *const head[] = {"port_id",       "device_id",    "ifIndex", "ifSpeed",
-                                       "ifAdminStatus", "ifOperStatus", "ifHC",    "poll_time",
-                                       "poll_prev",     "poll_period"};
-    for (int i = 0; i < 10; i++)
+    static const char *const head[] = {"port_id", "device_id",     "ifIndex",
+                                       "ifSpeed", "ifAdminStatus", "ifOperStatus",
+                                       "ifHC",    "poll_time",     "poll_period"};
+    for (int i = 0; i < 9; i++)
         s_printf(&cols, "%s%s", i ? "," : "", head[i]);
     for (int c = 0; c < POLLER_CTR_COUNT; c++) {
         const char *n = poller_ctr_column(c);
         if (c < POLLER_CTR_MAIN) {
-            s_printf(&cols, ",%s,%s_prev,%s_delta,%s_rate", n, n, n, n);
+            /* _prev is the value the row holds (assignments run left to right) */
+            s_printf(&cols, ",%s,%s_delta,%s_rate", n, n, n);
             s_printf(&upd,
-                     "%s=VALUES(%s),%s_prev=VALUES(%s_prev),%s_delta=VALUES(%s_delta),"
-                     "%s_rate=VALUES(%s_rate),",
+                     "%s_prev=%s,%s=VALUES(%s),%s_delta=VALUES(%s_delta),%s_rate=VALUES(%s_rate),",
                      n, n, n, n, n, n, n, n);
         } else {
             s_printf(&cols, ",%s,%s_rate", n, n);
@@ -242,7 +245,7 @@ static void s_build_upsert(poller_db_t *db)
              "ifAdminStatus_prev,ifAdminStatus),ifAdminStatus=VALUES(ifAdminStatus),"
              "ifOperStatus_prev=IF(ifOperStatus<=>VALUES(ifOperStatus),ifOperStatus_prev,"
              "ifOperStatus),ifOperStatus=VALUES(ifOperStatus),ifHC=VALUES(ifHC),"
-             "poll_time=VALUES(poll_time),poll_prev=VALUES(poll_prev),"
+             "poll_prev=poll_time,poll_time=VALUES(poll_time),"
              "poll_period=VALUES(poll_period),%s",
              upd.p);
     free(cols.p);
@@ -264,6 +267,13 @@ poller_db_t *poller_db_new(const dp_cfg_t *cfg, dp_err_t *err)
         dp_err_set(err, DP_ERR_CONFIG, "bad MariaDB options");
         return NULL;
     }
+    db->cache = poller_dbcache_new(POLLER_DBCACHE_SLOTS, POLLER_DBCACHE_PORTS);
+    if (!db->cache) {
+        dp_db_destroy(&db->db);
+        free(db);
+        dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
     s_build_upsert(db);
     return db;
 }
@@ -279,8 +289,15 @@ void poller_db_destroy(poller_db_t **p)
     free(db->prevdev);
     free(db->prev);
     free(db->prev_off);
+    free(db->hit);
+    poller_dbcache_destroy(&db->cache);
     free(db);
     *p = NULL;
+}
+
+void poller_db_cache_stats(const poller_db_t *db, uint64_t *hits, uint64_t *misses, size_t *ports)
+{
+    poller_dbcache_stats(db->cache, hits, misses, ports);
 }
 
 //  --------------------------------------------------------------------------
@@ -369,13 +386,16 @@ static int s_grow(poller_db_t *db, int n, size_t nprev)
         int *o = realloc(db->order, c * sizeof *o);
         s_prevdev_t *pd = realloc(db->prevdev, c * sizeof *pd);
         int *off = realloc(db->prev_off, c * sizeof *off);
+        bool *hit = realloc(db->hit, c * sizeof *hit);
+        if (hit)
+            db->hit = hit;
         if (o)
             db->order = o;
         if (pd)
             db->prevdev = pd;
         if (off)
             db->prev_off = off;
-        if (!o || !pd || !off)
+        if (!o || !pd || !off || !hit)
             return -1;
         db->cap_items = c;
     }
@@ -414,18 +434,22 @@ static int s_find(poller_db_t *db, const poller_item_t *items, int n, uint64_t d
     return -1;
 }
 
-//  JSON array of the ids of up items.
-static void s_ids_json(poller_db_t *db, const poller_item_t *items, int n, bool up_only)
+//  JSON array of the ids of every item, or (ports) of up items whose ports the cache lacked;
+//  returns how many.
+static int s_ids_json(poller_db_t *db, const poller_item_t *items, int n, bool ports)
 {
     s_reset(&db->json);
     s_printf(&db->json, "[");
     bool first = true;
+    int count = 0;
     for (int i = 0; i < n; i++)
-        if (items[i].up || !up_only) {
+        if (!ports || (items[i].up && !db->hit[i])) {
+            count++;
             s_printf(&db->json, "%s%" PRIu64, first ? "" : ",", items[i].poll->device_id);
             first = false;
         }
     s_printf(&db->json, "]");
+    return count;
 }
 
 static int s_load_prevdev(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
@@ -458,7 +482,7 @@ static int s_load_prevdev(poller_db_t *db, poller_item_t *items, int n, dp_err_t
 static int s_load_ports(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
 {
     for (int i = 0; i < n; i++) {
-        if (!items[i].up)
+        if (!items[i].up || db->hit[i])
             continue;
         poller_poll_t *poll = items[i].poll;
         for (int k = 0; k < poll->nports; k++) {
@@ -471,7 +495,7 @@ static int s_load_ports(poller_db_t *db, poller_item_t *items, int n, dp_err_t *
         return -1;
     while (dp_db_fetch(q) == 1) {
         int i = s_find(db, items, n, dp_db_col_uint(q, 0));
-        if (i < 0 || !items[i].up)
+        if (i < 0 || !items[i].up || db->hit[i])
             continue;
         poller_poll_t *poll = items[i].poll;
         poller_port_t *p = poller_poll_port(poll, (uint32_t)dp_db_col_uint(q, 1), false);
@@ -497,6 +521,33 @@ static int s_load_ports(poller_db_t *db, poller_item_t *items, int n, dp_err_t *
                 items[i].new_ports = true;
             }
     return missing;
+}
+
+//  Port ids and previous samples from the cache for the up items whose device row still holds
+//  the poll time the cache entry was written with. Returns the up items that missed.
+static int s_cache_get(poller_db_t *db, poller_item_t *items, int n)
+{
+    int misses = 0;
+    for (int i = 0; i < n; i++) {
+        const s_prevdev_t *pd = &db->prevdev[i];
+        db->hit[i] = items[i].up && pd->found && pd->last_polled_ms > 0 &&
+                     poller_dbcache_get(db->cache, items[i].poll, pd->last_polled_ms,
+                                        &db->prev[db->prev_off[i]]);
+        misses += items[i].up && !db->hit[i];
+    }
+    return misses;
+}
+
+//  After the batch: what committed polls wrote is cached; a device whose write failed or was
+//  refused is forgotten (its row may hold what another writer or a lost commit left).
+static void s_cache_put(poller_db_t *db, const poller_item_t *items, int n, bool committed)
+{
+    for (int i = 0; i < n; i++) {
+        if (committed && items[i].up && !items[i].stale)
+            poller_dbcache_put(db->cache, items[i].poll);
+        else if (!committed || items[i].stale)
+            poller_dbcache_drop(db->cache, items[i].poll->device_id);
+    }
 }
 
 static int s_insert_new_ports(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
@@ -591,6 +642,7 @@ static void s_opt_double(s_buf_t *b, bool have, double v)
     p = s_u64_text(m, p);
     *--p = ',';
     s_put(b, p, (size_t)(end - p));
+    s_put(b, "e0", 2); /* a DOUBLE literal: no DECIMAL parse and conversion in the server */
 }
 
 //  A constant word (status names) or NULL, quoted for SQL. Only ever called with strings from
@@ -610,8 +662,6 @@ static void s_port_row(s_buf_t *b, const poller_item_t *it, const poller_port_t 
 {
     poller_rate_t r[POLLER_CTR_COUNT];
     poller_port_rates(pv, p, it->poll->at_ms, it->rebooted, r);
-    static _Thread_local int64_t prev_ms = -1;
-    static _Thread_local char prev[32];
     uint64_t speed = poller_port_speed(p);
     s_num(b, '(', p->port_id);
     s_num(b, ',', it->poll->device_id);
@@ -621,22 +671,12 @@ static void s_port_row(s_buf_t *b, const poller_item_t *it, const poller_port_t 
     s_const_str(b, dp_ifmib_status_name(p->oper));
     s_num(b, ',', poller_port_hc_mask(p));
     s_quoted(b, now);
-    if (pv->valid && pv->at_ms < it->poll->at_ms) {
-        if (pv->at_ms != prev_ms) { /* usually the same for every port of a device */
-            poller_db_time_text(pv->at_ms, prev, sizeof prev);
-            prev_ms = pv->at_ms;
-        }
-        s_quoted(b, prev);
-        s_opt_double(b, true, (it->poll->at_ms - pv->at_ms) / 1000.0);
-    } else {
-        s_put(b, ",NULL,NULL", 10);
-    }
+    bool period = pv->valid && pv->at_ms < it->poll->at_ms;
+    s_opt_double(b, period, (it->poll->at_ms - pv->at_ms) / 1000.0);
     for (int c = 0; c < POLLER_CTR_COUNT; c++) {
         s_opt_u64(b, r[c].have_value, r[c].value);
-        if (c < POLLER_CTR_MAIN) {
-            s_opt_u64(b, r[c].have_prev, r[c].prev);
+        if (c < POLLER_CTR_MAIN)
             s_opt_u64(b, r[c].have_rate, r[c].delta);
-        }
         s_opt_double(b, r[c].have_rate, r[c].rate);
     }
     s_put(b, ")", 1);
@@ -841,7 +881,7 @@ int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t
     s_ids_json(db, items, n, false);
     int rc = s_load_prevdev(db, items, n, err);
     int missing = 0;
-    if (rc == 0) {
+    if (rc == 0 && s_cache_get(db, items, n) > 0) {
         s_ids_json(db, items, n, true);
         missing = s_load_ports(db, items, n, err);
     }
@@ -876,7 +916,9 @@ int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t
     if (rc == 0)
         rc = s_write_host(db, items, n, err);
     if (rc == 0)
-        return dp_db_commit(db->db, err);
-    dp_db_rollback(db->db, NULL);
-    return -1;
+        rc = dp_db_commit(db->db, err);
+    else
+        dp_db_rollback(db->db, NULL);
+    s_cache_put(db, items, n, rc == 0);
+    return rc;
 }

@@ -15,7 +15,7 @@
 # (tests/integration/bench_rrdwriter.sh). RRD files use DP_RRA=small (about 12 KB per port
 # file: LibreNMS's layout, 2.5 MB per port, does not fit 2.4M ports on this disk).
 # Knobs: DP_BENCH_SIZES, DP_BENCH_SECONDS, DP_BENCH_POLLERS (2), DP_BENCH_WORKERS (1 thread
-# each), DP_BENCH_PEER_SECONDS (15), DP_BENCH_WALK_DEVICES (100), DP_BENCH_RW=0 skips the
+# each), DP_BENCH_PEER_SECONDS (15), DP_BENCH_WALK_DEVICES (100), DP_BENCH_MARIADB_ARGS (extra mariadbd options), DP_BENCH_RW=0 skips the
 # rrdwriter-alone run, DP_BENCH_MIN_FREE_GB (40, for the 100,000 run), DP_BENCH_DRAIN_SECONDS
 # (120: how long the rrdwriter may catch up after the 100,000 cycle before the figures are
 # taken; smaller sizes wait up to 900 s for every update).
@@ -297,9 +297,11 @@ s_size()  # N
     { peer_snmp_exporter "$SIM_PORT" 0 "$en" 32 "$PEER_S"; peer_snmpbulkwalk "$SIM_PORT" "$wn" 4; } |
         jq -s -c --argjson n "$n" '{devices: $n, peers: .}' >"$RES/$n-peers.json"
 
-    dp_start_mariadb DB || fail "mariadb"
-    mariadb --no-defaults -S "$DB_SOCK" -uroot -e "SET GLOBAL innodb_buffer_pool_size = 2147483648" ||
-        fail "buffer pool"
+    # sized as README.md's "MariaDB sizing" recommends (the harness default is a 64 MB toy)
+    local pool=2G
+    [ "$n" -ge 100000 ] && pool=8G
+    DP_MARIADB_ARGS="--innodb-buffer-pool-size=$pool --innodb-log-file-size=512M
+        --innodb-flush-neighbors=0 ${DP_BENCH_MARIADB_ARGS:-}" dp_start_mariadb DB || fail "mariadb"
     dp_start_redis REDIS || fail "redis"
     dp_start_rrdcached RC -t 4 || fail "rrdcached"
     S1_PORT=$(dp_free_port) S2_PORT=$(dp_free_port) RW_PORT=$(dp_free_port)

@@ -1,8 +1,10 @@
-/*  dp_cfg.c - typed configuration: defaults < .env file < environment < flags
-    One table (s_table) drives parsing, validation, --help, `config show` and reload. Loaders
-    work on a copy and swap it in only when everything is valid. Secrets are masked everywhere.
+/*  dp_cfg.c - typed configuration: the key table, values, checks, show, help and reload
+    One table (s_table) drives parsing, validation, --help, `config show` and reload. The
+    sources (.env file < environment < flags) are read by dp_cfg_load.c through dp_cfg_priv.h.
+    Secrets are masked everywhere.
     SPDX-License-Identifier: MIT */
 #include "dp_cfg.h"
+#include "dp_cfg_priv.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,21 +13,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define S_MASK         "********"
-#define S_UNSET        "(unset)"
-#define S_SHOW_MAX     64  /* bytes of a value quoted in an error */
-#define S_TEXT_MAX     512 /* canonical text of one value */
-#define S_KEY_MAX      64  /* longest key considered for "did you mean" */
-#define S_NODE_ID_MAX  64
-#define S_APP_KEY_MIN  16
-#define S_PORT_MAX     65535
-#define S_MS_PER_S     1000LL
-#define S_MS_PER_M     (60 * S_MS_PER_S)
-#define S_MS_PER_H     (60 * S_MS_PER_M)
-#define S_MS_PER_D     (24 * S_MS_PER_H)
-#define S_DEFAULT_FILE ".env"
-#define S_FLAGS_HINT                                                                               \
-    "expected --env-file PATH, --set KEY=VALUE, --node-id ID, --log-level LEVEL, -v or --help"
+#define S_MASK        "********"
+#define S_UNSET       "(unset)"
+#define S_SHOW_MAX    DP_CFG_SHOW_MAX
+#define S_TEXT_MAX    512 /* canonical text of one value */
+#define S_NODE_ID_MAX 64
+#define S_APP_KEY_MIN 16
+#define S_PORT_MAX    65535
+#define S_MS_PER_S    1000LL
+#define S_MS_PER_M    (60 * S_MS_PER_S)
+#define S_MS_PER_H    (60 * S_MS_PER_M)
+#define S_MS_PER_D    (24 * S_MS_PER_H)
 
 typedef enum {
     S_STRING,    /* any text, optionally checked by a validator */
@@ -149,13 +147,6 @@ static const s_entry_t s_table[] = {
 };
 
 #define S_TABLE_SIZE (sizeof s_table / sizeof s_table[0])
-
-/* Keys LibreNMS keeps in the same .env; accepted and ignored in files. */
-static const char *const s_foreign_keys[] = {
-    "APP_URL",        "APP_ENV",          "APP_DEBUG",         "INSTALL",
-    "LIBRENMS_USER",  "LIBRENMS_GROUP",   "DB_CONNECTION",     "CACHE_DRIVER",
-    "SESSION_DRIVER", "VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", NULL,
-};
 
 const char *const dp_cfg_daemon_keys[] = {"NODE_ID", "APP_KEY", NULL};
 
@@ -576,259 +567,35 @@ static void s_copy_field(dp_cfg_t *dst, const dp_cfg_t *src, const s_entry_t *e)
         s_set_num(dst, e, s_get_num(src, e));
 }
 
-/* Moves next's contents into cfg and destroys the old contents. */
-static void s_swap_in(dp_cfg_t *cfg, dp_cfg_t **next)
-{
-    dp_cfg_t old = *cfg;
-    *cfg = **next;
-    **next = old;
-    dp_cfg_destroy(next);
-}
-
 //  --------------------------------------------------------------------------
-//  .env parsing
+//  For dp_cfg_load.c (dp_cfg_priv.h)
 
-/* Small edit distance, for "did you mean". */
-static int s_distance(const char *a, const char *b)
+int dp_cfg_apply(dp_cfg_t *cfg, const char *key, const char *value, const char *origin,
+                 dp_err_t *err)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la >= S_KEY_MAX || lb >= S_KEY_MAX)
-        return S_KEY_MAX;
-    int prev[S_KEY_MAX], cur[S_KEY_MAX];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int sub = prev[j - 1] + (toupper((unsigned char)a[i - 1]) != b[j - 1]);
-            int del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, sizeof(int) * (lb + 1));
-    }
-    return prev[lb];
+    const s_entry_t *e = s_lookup(key);
+    return e ? s_apply(cfg, e, value, origin, err) : 1;
 }
 
-/* Unknown key: suggests the nearest table key; masks the value if either looks secret. */
-static int s_fail_unknown(dp_err_t *err, const char *origin, const char *key, const char *value)
+const char *dp_cfg_key_at(size_t i)
 {
-    char shown[S_SHOW_MAX + 16], hint[S_KEY_MAX + 32] = "";
-    const s_entry_t *near = NULL;
-    int best = 3;
-    for (size_t i = 0; i < S_TABLE_SIZE; i++) {
-        int d = s_distance(key, s_table[i].key);
-        if (d < best) {
-            best = d;
-            near = &s_table[i];
-        }
-    }
-    if (near)
-        snprintf(hint, sizeof hint, " (did you mean %s?)", near->key);
-    bool secret = s_looks_secret(key) || (near && (near->flags & S_SECRET));
-    return dp_err_set(err, DP_ERR_CONFIG,
-                      "%s: %s=%s: unknown key%s: expected one of the keys listed by --help", origin,
-                      key, s_show(value, secret, shown, sizeof shown), hint);
+    return i < S_TABLE_SIZE ? s_table[i].key : NULL;
 }
 
-static bool s_is_foreign(const char *key)
+bool dp_cfg_is_secret(const char *key)
 {
-    for (const char *const *k = s_foreign_keys; *k; k++)
-        if (strcmp(*k, key) == 0)
-            return true;
-    return false;
+    const s_entry_t *e = s_lookup(key);
+    return e ? (e->flags & S_SECRET) != 0 : s_looks_secret(key);
 }
 
-/* Reads the value after '=' in place; returns NULL on success or why it is malformed. */
-static const char *s_parse_value(char *p, char **value)
+bool dp_cfg_looks_secret(const char *name)
 {
-    while (*p == ' ' || *p == '\t')
-        p++;
-    char quote = *p, *out = p + 1, *in = p + 1;
-    if (quote != '"' && quote != '\'') {
-        char *end = p;
-        while (*end && !(*end == '#' && (end == p || end[-1] == ' ' || end[-1] == '\t')))
-            end++;
-        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        *end = '\0';
-        *value = p;
-        return NULL;
-    }
-    *value = out;
-    for (; *in && *in != quote; in++) {
-        if (quote == '"' && *in == '\\' && in[1]) {
-            char c = *++in;
-            *out++ = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
-            if (!strchr("\"\\ntr", c)) /* unknown escape: keep the backslash */
-                out[-1] = '\\', *out++ = c;
-            continue;
-        }
-        *out++ = *in;
-    }
-    if (!*in)
-        return quote == '"' ? "unterminated double quote" : "unterminated single quote";
-    *out = '\0';
-    for (in++; *in == ' ' || *in == '\t'; in++)
-        ;
-    if (*in && *in != '#')
-        return "text after the closing quote";
-    return NULL;
+    return s_looks_secret(name);
 }
 
-/* Splits one line; returns 1 with key/value, 0 for blank or comment, -1 with *why. */
-static int s_parse_line(char *line, char **key, char **value, const char **why)
+const char *dp_cfg_show(const char *value, bool secret, char *buf, size_t size)
 {
-    char *p = line;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (!*p || *p == '#')
-        return 0;
-    if (strncmp(p, "export", 6) == 0 && (p[6] == ' ' || p[6] == '\t'))
-        for (p += 6; *p == ' ' || *p == '\t'; p++)
-            ;
-    char *name = p;
-    if (!(isalpha((unsigned char)*p) || *p == '_'))
-        return *why = "expected KEY=VALUE", -1;
-    while (isalnum((unsigned char)*p) || *p == '_')
-        p++;
-    char *end = p;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p != '=')
-        return *why = "expected KEY=VALUE", -1;
-    *end = '\0';
-    *key = name;
-    *why = s_parse_value(p + 1, value);
-    return *why ? -1 : 1;
-}
-
-/* A malformed line: names the key and (masked) value when the key was read, else the line. */
-static int s_fail_line(dp_err_t *err, const char *where, const char *line, const char *key,
-                       const char *why)
-{
-    char shown[S_SHOW_MAX + 16];
-    if (key) {
-        const s_entry_t *e = s_lookup(key);
-        bool secret = e ? (e->flags & S_SECRET) : s_looks_secret(key);
-        const char *raw = strchr(line, '=') + 1;
-        raw += strspn(raw, " \t");
-        return dp_err_set(err, DP_ERR_CONFIG, "%s: %s=%s: %s: expected a value quoted on one line",
-                          where, key, s_show(raw, secret, shown, sizeof shown), why);
-    }
-    return dp_err_set(err, DP_ERR_CONFIG, "%s: malformed line %s: %s", where,
-                      s_show(line, s_looks_secret(line), shown, sizeof shown), why);
-}
-
-/* Applies one .env line to cfg; where is "path:line". */
-static int s_apply_line(dp_cfg_t *cfg, char *line, const char *where, dp_err_t *err)
-{
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    char *copy = s_strdup(line), *key = NULL, *value = NULL;
-    const char *why = NULL;
-    int rc = s_parse_line(line, &key, &value, &why);
-    if (rc < 0)
-        rc = s_fail_line(err, where, copy, key, why);
-    else if (rc > 0) {
-        const s_entry_t *e = s_lookup(key);
-        if (e)
-            rc = s_apply(cfg, e, value, where, err);
-        else if (s_is_foreign(key))
-            rc = 0;
-        else
-            rc = s_fail_unknown(err, where, key, value);
-    }
-    free(copy);
-    return rc < 0 ? -1 : 0;
-}
-
-//  --------------------------------------------------------------------------
-//  Command-line flags
-
-typedef struct {
-    const char *flag;  /* canonical flag name for messages */
-    const char *key;   /* table key it sets, or NULL */
-    const char *value; /* its argument (borrowed from argv) */
-} s_flag_t;
-
-/* Matches "--name VALUE" or "--name=VALUE"; advances *i. Returns 1 match, 0 no, -1 missing. */
-static int s_flag_arg(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *value = argv[++*i];
-    return 1;
-}
-
-/* First pass: checks every flag and records them in flags[]; finds --env-file. */
-static int s_scan_flags(dp_cfg_t *cfg, int argc, char **argv, s_flag_t *flags, int *nflags,
-                        const char **env_file, dp_err_t *err)
-{
-    static const s_flag_t with_arg[] = {{"--env-file", NULL, NULL},
-                                        {"--set", NULL, NULL},
-                                        {"--node-id", "NODE_ID", NULL},
-                                        {"--log-level", "DP_LOG_LEVEL", NULL}};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *value = NULL;
-        const s_flag_t *match = NULL;
-        for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0] && !match; k++) {
-            int found = s_flag_arg(argc, argv, &i, with_arg[k].flag, &value);
-            if (found < 0)
-                return dp_err_set(err, DP_ERR_CONFIG, "flag %s needs a value", a);
-            if (found)
-                match = &with_arg[k];
-        }
-        if (match == &with_arg[0])
-            *env_file = value;
-        else if (match)
-            flags[(*nflags)++] = (s_flag_t){match->flag, match->key, value};
-        else if (strcmp(a, "-v") == 0)
-            flags[(*nflags)++] = (s_flag_t){"-v", "DP_LOG_LEVEL", "debug"};
-        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-            cfg->help_requested = true;
-        else {
-            char shown[S_SHOW_MAX + 16];
-            return dp_err_set(err, DP_ERR_CONFIG, "%s %s: %s",
-                              *a == '-' ? "unknown flag" : "unexpected argument",
-                              s_show(a, s_looks_secret(a), shown, sizeof shown), S_FLAGS_HINT);
-        }
-    }
-    return 0;
-}
-
-/* Second pass: applies the recorded flags in order. */
-static int s_apply_flags(dp_cfg_t *cfg, const s_flag_t *flags, int nflags, dp_err_t *err)
-{
-    for (int i = 0; i < nflags; i++) {
-        if (flags[i].key) {
-            if (s_apply(cfg, s_lookup(flags[i].key), flags[i].value, flags[i].flag, err) != 0)
-                return -1;
-            continue;
-        }
-        const char *eq = strchr(flags[i].value, '=');
-        char key[S_KEY_MAX];
-        int n = eq ? (int)(eq - flags[i].value) : (int)strlen(flags[i].value);
-        snprintf(key, sizeof key, "%.*s", n, flags[i].value);
-        if (!eq)
-            return dp_err_set(err, DP_ERR_CONFIG, "--set %s: expected KEY=VALUE", key);
-        const s_entry_t *e = s_lookup(key);
-        if (!e)
-            return s_fail_unknown(err, "--set", key, eq + 1);
-        if (s_apply(cfg, e, eq + 1, "--set", err) != 0)
-            return -1;
-    }
-    return 0;
+    return s_show(value, secret, buf, size);
 }
 
 //  --------------------------------------------------------------------------
@@ -883,78 +650,6 @@ int dp_cfg_set(dp_cfg_t *cfg, const char *key, const char *value, dp_err_t *err)
                           s_show(key ? key : "", false, shown, sizeof shown));
     }
     return s_apply(cfg, e, value ? value : "", NULL, err);
-}
-
-//  --------------------------------------------------------------------------
-int dp_cfg_load_env_file(dp_cfg_t *cfg, const char *path, dp_err_t *err)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return dp_err_set(err, DP_ERR_CONFIG, "%s: cannot open env file: %s", path,
-                          strerror(errno));
-    dp_cfg_t *next = dp_cfg_dup(cfg);
-    char *line = NULL, where[DP_ERR_TEXT_MAX / 2];
-    size_t cap = 0;
-    int rc = 0;
-    for (int lineno = 1; rc == 0 && getline(&line, &cap, f) != -1; lineno++) {
-        snprintf(where, sizeof where, "%s:%d", path, lineno);
-        rc = s_apply_line(next, line, where, err);
-    }
-    if (rc == 0 && ferror(f))
-        rc = dp_err_set(err, DP_ERR_CONFIG, "%s: read error: %s", path, strerror(errno));
-    free(line);
-    fclose(f);
-    if (rc == 0)
-        s_swap_in(cfg, &next);
-    dp_cfg_destroy(&next);
-    return rc;
-}
-
-//  --------------------------------------------------------------------------
-int dp_cfg_load_environ(dp_cfg_t *cfg, dp_err_t *err)
-{
-    dp_cfg_t *next = dp_cfg_dup(cfg);
-    for (size_t i = 0; i < S_TABLE_SIZE; i++) {
-        const s_entry_t *e = &s_table[i];
-        const char *value = getenv(e->key);
-        if (!value || !*value)
-            continue; /* compose passes unset variables as empty */
-        if (s_apply(next, e, value, "environment", err) != 0) {
-            dp_cfg_destroy(&next);
-            return -1;
-        }
-    }
-    s_swap_in(cfg, &next);
-    return 0;
-}
-
-//  --------------------------------------------------------------------------
-int dp_cfg_load(dp_cfg_t *cfg, int argc, char **argv, dp_err_t *err)
-{
-    s_flag_t *flags = calloc((size_t)(argc > 0 ? argc : 1), sizeof *flags);
-    if (!flags)
-        abort();
-    dp_cfg_t *next = dp_cfg_dup(cfg);
-    const char *env_file = NULL;
-    int nflags = 0, rc = s_scan_flags(next, argc, argv, flags, &nflags, &env_file, err);
-    if (rc == 0 && !env_file) {
-        const char *from_env = getenv("DP_ENV_FILE");
-        if (from_env && *from_env)
-            env_file = from_env;
-        else if (access(S_DEFAULT_FILE, F_OK) == 0)
-            env_file = S_DEFAULT_FILE;
-    }
-    if (rc == 0 && env_file)
-        rc = dp_cfg_load_env_file(next, env_file, err);
-    if (rc == 0)
-        rc = dp_cfg_load_environ(next, err);
-    if (rc == 0)
-        rc = s_apply_flags(next, flags, nflags, err);
-    if (rc == 0)
-        s_swap_in(cfg, &next);
-    dp_cfg_destroy(&next);
-    free(flags);
-    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -1092,43 +787,4 @@ int dp_cfg_reload(dp_cfg_t *cur, const dp_cfg_t *next, char *changed, size_t siz
             s_append_word(restart, rsize, e->key);
     }
     return applied;
-}
-
-//  --------------------------------------------------------------------------
-int dp_cfg_split_list(const char *text, char ***items, int *count)
-{
-    int n = 0, cap = 1;
-    for (const char *p = text; p && *p; p++)
-        cap += *p == ',';
-    char **list = calloc((size_t)cap + 1, sizeof *list);
-    if (!list)
-        abort();
-    for (const char *p = text; p && *p;) {
-        size_t len = strcspn(p, ",");
-        const char *start = p, *end = p + len;
-        while (start < end && isspace((unsigned char)*start))
-            start++;
-        while (end > start && isspace((unsigned char)end[-1]))
-            end--;
-        if (end > start) {
-            list[n] = strndup(start, (size_t)(end - start));
-            if (!list[n++])
-                abort();
-        }
-        p += len + (p[len] == ',');
-    }
-    *items = list;
-    *count = n;
-    return 0;
-}
-
-//  --------------------------------------------------------------------------
-void dp_cfg_list_free(char ***items)
-{
-    if (!items || !*items)
-        return;
-    for (char **p = *items; *p; p++)
-        free(*p);
-    free(*items);
-    *items = NULL;
 }

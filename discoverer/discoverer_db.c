@@ -25,10 +25,7 @@ struct discoverer_db {
     size_t cap_json;
 };
 
-static const char *s_sql_device =
-    "SELECT device_id, hostname, overwrite_ip, port, snmpver, community, authlevel,"
-    " authname, authpass, authalgo, cryptopass, cryptoalgo, timeout, retries, disabled"
-    " FROM devices WHERE device_id = ?";
+static const char *s_sql_device = "SELECT " DP_DEVICE_COLUMNS " FROM devices WHERE device_id = ?";
 static const char *s_sql_dev_up =
     "UPDATE devices SET status = 1, status_reason = '', sysName = COALESCE(?, sysName),"
     " sysDescr = COALESCE(?, sysDescr), sysObjectID = COALESCE(?, sysObjectID),"
@@ -103,41 +100,8 @@ void discoverer_db_destroy(discoverer_db_t **p)
 //  --------------------------------------------------------------------------
 void discoverer_device_clear(discoverer_device_t *d)
 {
-    free(d->community);
-    free(d->sec_name);
-    free(d->auth_proto);
-    free(d->priv_proto);
-    memset(d, 0, sizeof *d);
-}
-
-static char *s_dup(const char *s)
-{
-    return s && *s ? strdup(s) : NULL;
-}
-
-static void s_fill_device(dp_db_stmt_t *q, discoverer_device_t *d)
-{
-    discoverer_device_clear(d);
-    d->device_id = dp_db_col_uint(q, 0);
-    const char *host = dp_db_col_str(q, 1), *ip = dp_db_col_str(q, 2);
-    snprintf(d->hostname, sizeof d->hostname, "%s", host ? host : "");
-    snprintf(d->addr, sizeof d->addr, "%s", ip && *ip ? ip : d->hostname);
-    dp_snmp_target_t *t = &d->target;
-    t->host = d->addr;
-    t->port = (int)dp_db_col_int(q, 3);
-    if (dp_snmp_version_parse(dp_db_col_str(q, 4), &t->version) != 0)
-        t->version = DP_SNMP_V2C;
-    t->community = d->community = s_dup(dp_db_col_str(q, 5));
-    if (dp_snmp_level_parse(dp_db_col_str(q, 6), &t->level) != 0)
-        t->level = DP_SNMP_AUTHPRIV;
-    t->sec_name = d->sec_name = s_dup(dp_db_col_str(q, 7));
-    t->auth_proto = d->auth_proto = s_dup(dp_db_col_str(q, 9));
-    t->priv_proto = d->priv_proto = s_dup(dp_db_col_str(q, 11));
-    t->auth_pass = dp_db_col_str(q, 8); /* borrowed: only until the keys are derived */
-    t->priv_pass = dp_db_col_str(q, 10);
-    t->timeout_ms = dp_db_col_is_null(q, 12) ? -1 : (int)dp_db_col_int(q, 12) * 1000;
-    t->retries = dp_db_col_is_null(q, 13) ? -1 : (int)dp_db_col_int(q, 13);
-    d->disabled = dp_db_col_int(q, 14) != 0;
+    dp_device_clear(&d->row);
+    d->key_error[0] = '\0';
 }
 
 //  --------------------------------------------------------------------------
@@ -147,17 +111,9 @@ int discoverer_db_load_device(discoverer_db_t *db, uint64_t id, discoverer_devic
     dp_db_stmt_t *q = dp_db_cached(db->db, s_sql_device, DP_DB_IDEMPOTENT, err);
     if (!q || dp_db_query(q, err, "u", id) != 0)
         return -1;
-    int found = 0;
-    if (dp_db_fetch(q) == 1) {
-        found = 1;
-        s_fill_device(q, out);
-        dp_err_t kerr = {0};
-        if (dp_snmp_target_keys(&out->target, &kerr) != 0)
-            snprintf(out->key_error, sizeof out->key_error, "%s", kerr.text);
-        out->target.auth_pass = out->target.priv_pass = NULL;
-    }
-    while (dp_db_fetch(q) == 1)
-        ;
+    dp_err_t kerr = {0};
+    int found = dp_device_fetch(q, &out->row, &kerr);
+    snprintf(out->key_error, sizeof out->key_error, "%s", found ? kerr.text : "");
     return found;
 }
 

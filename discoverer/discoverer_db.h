@@ -12,23 +12,18 @@
 
 #include "discoverer_ports.h"
 #include "dp_cfg.h"
+#include "dp_device.h"
 #include "dp_err.h"
 #include "dp_snmp.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DISCOVERER_HOST_NAME_MAX 128
-#define DISCOVERER_REASON_MAX    50 /* devices.status_reason */
+#define DISCOVERER_REASON_MAX 50 /* devices.status_reason */
 
 /* A device row (credentials kept; passphrases dropped once the v3 keys are derived). */
 typedef struct {
-    uint64_t device_id;
-    char hostname[DISCOVERER_HOST_NAME_MAX + 1];
-    char addr[DISCOVERER_HOST_NAME_MAX + 1]; /* overwrite_ip, else hostname */
-    bool disabled;
-    dp_snmp_target_t target; /* strings point at the owned copies below */
-    char *community, *sec_name, *auth_proto, *priv_proto;
+    dp_device_t row;
     char key_error[DP_ERR_TEXT_MAX]; /* v3 key derivation failed: why ("" = fine) */
 } discoverer_device_t;
 

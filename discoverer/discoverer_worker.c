@@ -4,11 +4,11 @@
 #include "discoverer_db.h"
 #include "discoverer_ports.h"
 #include "dp_claim.h"
-#include "dp_conn.h"
 #include "dp_log.h"
 #include "dp_msg.h"
 #include "dp_snmp.h"
 #include "dp_time.h"
+#include "dp_worker.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -156,24 +156,7 @@ static void s_reply(discoverer_worker_t *w, uint64_t job_id, dp_msg_status_t st,
 //  Marks the cycle done (done) or just releases the lock (the job will be re-issued).
 static void s_claim_end(discoverer_worker_t *w, const dp_msg_job_t *job, bool done)
 {
-    dp_err_t err = {0};
-    int64_t keep_ms = w->cfg->discovery_interval_ms * 2;
-    int rc = done ? dp_claim_finish(w->redis, S_KIND, job->device_id, job->cycle_ts, w->token,
-                                    keep_ms, &err)
-                  : dp_claim_release(w->redis, S_KIND, job->device_id, w->token, &err);
-    if (rc != 0)
-        dp_log_warn("claim not finished", "device_id=%" PRIu64 " err=\"%s\"", job->device_id,
-                    err.text);
-}
-
-//  The debug line an end-to-end test reads: one per claimed job, its claim window in wall ms.
-static void s_log_done(const dp_msg_job_t *job, int64_t start_ms, dp_msg_status_t st)
-{
-    dp_log_debug("job done",
-                 "device_id=%" PRIu64 " kind=discover cycle=%" PRId64 " start_ms=%" PRId64
-                 " end_ms=%" PRId64 " status=%s",
-                 job->device_id, job->cycle_ts, start_ms, dp_time_wall_ms(),
-                 dp_msg_status_name(st));
+    dp_worker_claim_end(w->redis, S_KIND, w->token, job, done, w->cfg->discovery_interval_ms * 2);
 }
 
 static void s_job_free(discoverer_worker_t *w, s_job_t *j)
@@ -304,14 +287,14 @@ static void s_complete(s_job_t *j)
                          w->id, job->device_id, err.text);
         w->db_down = true;
         s_claim_end(w, job, false);
-        s_log_done(job, j->wall0_ms, DP_MSG_STATUS_ERROR);
+        dp_worker_log_done(S_KIND, job, j->wall0_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "db unavailable", took);
     } else if (r.stale) {
         (*w->sh->stale_epoch)++;
         dp_log_warn("stale epoch: discovery not written", "device_id=%" PRIu64 " epoch=%" PRIu64,
                     job->device_id, job->epoch);
         s_claim_end(w, job, false);
-        s_log_done(job, j->wall0_ms, DP_MSG_STATUS_ERROR);
+        dp_worker_log_done(S_KIND, job, j->wall0_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "stale epoch", took);
     } else {
         if (w->db_down)
@@ -319,7 +302,7 @@ static void s_complete(s_job_t *j)
         w->db_down = false;
         s_note(w, j, &r, &m, r.reachable ? r.error : reason);
         s_claim_end(w, job, true);
-        s_log_done(job, j->wall0_ms, status);
+        dp_worker_log_done(S_KIND, job, j->wall0_ms, status);
         s_reply(w, job->job_id, status, r.reachable ? r.error : reason, took);
     }
     discoverer_os_unref(&rules);
@@ -393,7 +376,7 @@ static void s_on_done(void *arg, dp_snmp_status_t st, const char *detail)
 static void s_begin(s_job_t *j)
 {
     discoverer_worker_t *w = j->w;
-    dp_snmp_target_t t = j->dev.target;
+    dp_snmp_target_t t = j->dev.row.target;
     if (t.timeout_ms <= 0)
         t.timeout_ms = (int)w->cfg->snmp_timeout_ms;
     if (t.retries < 0)
@@ -423,8 +406,9 @@ static void s_begin(s_job_t *j)
 //  Closes the sessions of the discoveries past their deadline: their running walks end
 //  cancelled (done callbacks from this turn's dp_snmp_process), and the last one records what
 //  completed and answers (s_on_done -> s_finish).
-static void s_check_budgets(discoverer_worker_t *w)
+static void s_check_budgets(void *self)
 {
+    discoverer_worker_t *w = self;
     int64_t now = dp_time_mono_ms();
     s_job_t *next;
     for (s_job_t *j = w->active; j; j = next) {
@@ -443,8 +427,9 @@ static void s_check_budgets(discoverer_worker_t *w)
 }
 
 //  Milliseconds until the earliest deadline (-1: none).
-static long s_next_deadline(const discoverer_worker_t *w)
+static long s_next_deadline(void *self)
 {
+    const discoverer_worker_t *w = self;
     int64_t now = dp_time_mono_ms(), best = -1;
     for (const s_job_t *j = w->active; j; j = j->next)
         if (!j->budget_hit) {
@@ -500,8 +485,9 @@ static bool s_claim(discoverer_worker_t *w, const dp_msg_job_t *job, int ttl_ms)
     return false;
 }
 
-static void s_on_job(discoverer_worker_t *w, dp_msg_t *msg)
+static void s_on_job(void *self, dp_msg_t *msg)
 {
+    discoverer_worker_t *w = self;
     const dp_msg_job_t *job = &msg->job;
     int64_t budget = s_budget(w, job);
     if (job->kind != DP_MSG_KIND_DISCOVER || budget < S_BUDGET_MIN_MS) {
@@ -527,7 +513,7 @@ static void s_on_job(discoverer_worker_t *w, dp_msg_t *msg)
     int rc = discoverer_db_load_device(w->db, job->device_id, &j->dev, &err);
     if (rc != 1) {
         s_claim_end(w, job, false);
-        s_log_done(job, j->wall0_ms, DP_MSG_STATUS_ERROR);
+        dp_worker_log_done(S_KIND, job, j->wall0_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, rc == 0 ? "unknown device" : "db unavailable",
                 dp_time_mono_ms() - j->t0_ms);
         j->next = j->prev = NULL;
@@ -541,51 +527,14 @@ static void s_on_job(discoverer_worker_t *w, dp_msg_t *msg)
     s_begin(j);
 }
 
-static void s_on_pipe(discoverer_worker_t *w)
+static void s_publish(void *self)
 {
-    while (!w->terminated && (zsock_events(w->pipe) & ZMQ_POLLIN)) {
-        zmsg_t *msg = zmsg_recv(w->pipe);
-        if (!msg) {
-            w->terminated = true;
-            return;
-        }
-        char *cmd = zmsg_popstr(msg);
-        if (!cmd || strcmp(cmd, "$TERM") == 0) {
-            w->terminated = true;
-        } else if (strcmp(cmd, "JOB") == 0) {
-            zframe_t *f = zmsg_pop(msg);
-            dp_msg_t *job = NULL;
-            if (f && zframe_size(f) == sizeof job)
-                memcpy(&job, zframe_data(f), sizeof job);
-            zframe_destroy(&f);
-            if (job)
-                s_on_job(w, job);
-        } else if (strcmp(cmd, "CFG") == 0) {
-            char *a = zmsg_popstr(msg), *b = zmsg_popstr(msg), *c = zmsg_popstr(msg);
-            if (a && b && c) {
-                w->cfg->snmp_timeout_ms = atoi(a);
-                w->cfg->snmp_retries = atoi(b);
-                w->cfg->concurrency = atoi(c) > 0 ? atoi(c) : 1;
-                dp_snmp_set_inflight(w->snmp, w->cfg->concurrency);
-            }
-            free(a);
-            free(b);
-            free(c);
-        }
-        free(cmd);
-        zmsg_destroy(&msg);
-    }
-}
-
-static void s_publish(discoverer_worker_t *w)
-{
-    const dp_snmp_stats_t *s = dp_snmp_stats(w->snmp);
-    dp_snmp_stats_t *p = &w->published;
-    *w->sh->snmp_requests += s->requests - p->requests;
-    *w->sh->snmp_timeouts += s->timeouts - p->timeouts;
-    *w->sh->snmp_toobig += s->toobig - p->toobig;
-    *w->sh->snmp_parse_errors += s->parse_errors - p->parse_errors;
-    *p = *s;
+    discoverer_worker_t *w = self;
+    dp_worker_snmp_counters_t c = {.requests = w->sh->snmp_requests,
+                                   .timeouts = w->sh->snmp_timeouts,
+                                   .toobig = w->sh->snmp_toobig,
+                                   .parse_errors = w->sh->snmp_parse_errors};
+    dp_worker_publish_snmp(w->snmp, &w->published, &c);
 }
 
 //  --------------------------------------------------------------------------
@@ -601,10 +550,7 @@ static int s_setup(discoverer_worker_t *w, dp_err_t *err)
 {
     w->snmp = dp_snmp_new(w->cfg->concurrency > 0 ? w->cfg->concurrency : 1);
     w->db = discoverer_db_new(w->cfg, err);
-    dp_redis_opts_t ro;
-    dp_conn_redis_opts(w->cfg, &ro);
-    ro.node_id = w->cfg->node_id;
-    w->redis = dp_redis_new(&ro);
+    w->redis = dp_worker_redis_new(w->cfg);
     if (!w->snmp || !w->db || !w->redis)
         return dp_err_set(err, DP_ERR_INTERNAL, "worker setup failed");
     return dp_lock_token_make(w->cfg->node_id, w->token, sizeof w->token, err);
@@ -637,20 +583,11 @@ static void s_actor(zsock_t *pipe, void *args)
         return;
     }
     zsock_signal(pipe, 0);
-    zmq_pollitem_t items[2] = {{zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
-                               {NULL, dp_snmp_fd(w.snmp), ZMQ_POLLIN, 0}};
-    while (!w.terminated) {
-        long timeout = dp_snmp_timeout_ms(w.snmp), dl = s_next_deadline(&w);
-        if (dl >= 0 && (timeout < 0 || dl < timeout))
-            timeout = dl;
-        if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() == ETERM)
-            break;
-        if (items[0].revents & ZMQ_POLLIN)
-            s_on_pipe(&w);
-        s_check_budgets(&w);
-        dp_snmp_process(w.snmp);
-        s_publish(&w);
-    }
+    static const dp_worker_hooks_t hooks = {.next_ms = s_next_deadline,
+                                            .on_job = s_on_job,
+                                            .before = s_check_budgets,
+                                            .after = s_publish};
+    dp_worker_loop(pipe, w.snmp, w.cfg, &w.terminated, &hooks, &w);
     s_teardown(&w);
 }
 

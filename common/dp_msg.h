@@ -1,7 +1,8 @@
 /*  dp_msg.h - wire messages between distpoll stages (the only wire-format module)
     Every message is declared once in the X-macro lists below; the C structs here and the
     encode, decode, validate, print and free code in dp_msg.c all derive from those lists.
-    A message owns all its strings and arrays (malloc'd); dp_msg_destroy frees them.
+    A message owns all its strings and arrays; dp_msg_destroy frees them. Built messages hold
+   malloc'd fields; a decoded message keeps its body in one arena (see dp_msg_t.arena).
     Functions are thread-safe (no shared state). Decoding never asserts on received bytes.
     SPDX-License-Identifier: MIT */
 #ifndef DP_MSG_H
@@ -18,7 +19,11 @@
    where body is a msgpack map keyed by the field names below (short strings).
    Version policy: add optional keys freely (decoders ignore unknown keys); bump
    DP_MSG_SCHEMA_VERSION only for incompatible changes. Decoders accept the current and the
-   previous version (DP_MSG_SCHEMA_MIN..DP_MSG_SCHEMA_VERSION) during a rolling upgrade. */
+   previous version (DP_MSG_SCHEMA_MIN..DP_MSG_SCHEMA_VERSION) during a rolling upgrade.
+   Rolling-upgrade rule for METRICS.dsets (added without a version bump, so JOB/CREDIT/...
+   between mixed versions keep working): a worker that puts updates on dsets sends updates
+   without their own "ds", which an older rrdwriter rejects ("ds: missing required key").
+   Upgrade every rrdwriter before the workers. New rrdwriters accept both forms. */
 #define DP_MSG_SCHEMA_VERSION 1
 #define DP_MSG_SCHEMA_MIN     (DP_MSG_SCHEMA_VERSION > 1 ? DP_MSG_SCHEMA_VERSION - 1 : 1)
 
@@ -32,6 +37,7 @@
 #define DP_MSG_DS_DEF_MAX   128               /* one DS definition "NAME:TYPE:HB:MIN:MAX" */
 #define DP_MSG_DS_MAX       64                /* data sources (and values) per rrd update */
 #define DP_MSG_UPDATES_MAX  4096              /* rrd updates per METRICS message */
+#define DP_MSG_DSETS_MAX    64                /* shared DS lists per METRICS message */
 #define DP_MSG_GROUPS_MAX   256               /* poller groups per CREDIT */
 #define DP_MSG_COUNTERS_MAX 1024              /* counters per HEARTBEAT */
 #define DP_MSG_CREDIT_MAX   100000            /* free slots announced in one CREDIT */
@@ -51,10 +57,16 @@
    The wire key is the field name. Integers are type-checked strictly: an unsigned field
    rejects negative integers, floats and strings. */
 
-/* One rrd update inside METRICS. */
+/* One DS list inside METRICS, sent once and named by index from the updates that use it. */
+#define DP_MSG_DSET_FIELDS(X)                                                                      \
+    X(STRS, ds, REQ, DP_MSG_DS_MAX, DP_MSG_DS_DEF_MAX) /* "INOCTETS:DERIVE:600:0:U" per DS */
+
+/* One rrd update inside METRICS. Exactly one of dset and ds is set; the values count must
+   equal the DS count. Read the DS list with dp_msg_update_ds (it resolves dset). */
 #define DP_MSG_RRD_UPDATE_FIELDS(X)                                                                \
     X(STR, rrd, REQ, DP_MSG_PATH_MAX, _)               /* relative path: "host/port-id5.rrd" */    \
-    X(STRS, ds, REQ, DP_MSG_DS_MAX, DP_MSG_DS_DEF_MAX) /* "INOCTETS:DERIVE:600:0:U" per DS */      \
+    X(INT, dset, OPT, DP_MSG_DSETS_MAX, _)             /* 1-based index into METRICS.dsets */      \
+    X(STRS, ds, OPT, DP_MSG_DS_MAX, DP_MSG_DS_DEF_MAX) /* own DS list when dset is 0 */            \
     X(DOUBLES, values, REQ, DP_MSG_DS_MAX, _)          /* one value per ds; NaN = unknown */
 
 /* One named counter inside HEARTBEAT. */
@@ -101,6 +113,7 @@
     X(U64, epoch, REQ, 0, _)                  /* epoch copied from the job */                      \
     X(U64, job_id, REQ, 0, _)                 /* job that produced the values */                   \
     X(I64, ts, REQ, 0, _)                     /* update timestamp, unix s (cycle_ts) */            \
+    X(RECORDS, dsets, OPT, DP_MSG_DSETS_MAX, dp_msg_dset)           /* shared DS lists */          \
     X(RECORDS, updates, REQ, DP_MSG_UPDATES_MAX, dp_msg_rrd_update) /* rrd updates */
 
 /* HEARTBEAT: any daemon -> whoever listens. */
@@ -175,6 +188,9 @@ typedef enum { DP_MSG_NONE = 0, DP_MSG_TYPES(DP_MSG_TYPE_ENUM_) } dp_msg_type_t;
 #define DP_MSG_DECL_(kind, name, req, limit, sub) DP_MSG_DECL_##kind(name, sub)
 
 typedef struct {
+    DP_MSG_DSET_FIELDS(DP_MSG_DECL_)
+} dp_msg_dset_t;
+typedef struct {
     DP_MSG_RRD_UPDATE_FIELDS(DP_MSG_DECL_)
 } dp_msg_rrd_update_t;
 typedef struct {
@@ -205,7 +221,10 @@ typedef struct {
     dp_msg_type_t type; /* selects the union member */
     uint64_t msg_id;    /* sender-chosen id (unique per sender) */
     int64_t created_ms; /* wall ms when built */
-    char *sender_node;  /* NODE_ID of the sender (owned) */
+    char *sender_node;  /* NODE_ID of the sender (owned, always malloc'd) */
+    void *arena;        /* decoded messages: one block holding every body string and array,
+                           freed by dp_msg_destroy; do not free or replace body fields of a
+                           decoded message one by one (NULL in messages you build) */
     union {
 #define DP_MSG_MEMBER_(n, id, m) dp_msg_##m##_t m;
         DP_MSG_TYPES(DP_MSG_MEMBER_)
@@ -234,7 +253,8 @@ int dp_msg_encode(const dp_msg_t *msg, char **data, size_t *size, dp_err_t *err)
 dp_msg_t *dp_msg_decode(const void *data, size_t size, dp_err_t *err);
 
 /* Semantic checks from the table: required strings present and non-empty, limits, enum
-   values, array items present, and per-record rules (rrd path relative, one value per ds).
+   values, array items present, and per-record rules (rrd path relative; an update has
+   exactly one of dset (in range) and ds; one value per ds).
    Returns 0 or -1 (err set, DP_ERR_PROTO, naming the field). */
 int dp_msg_validate(const dp_msg_t *msg, dp_err_t *err);
 
@@ -242,6 +262,12 @@ int dp_msg_validate(const dp_msg_t *msg, dp_err_t *err);
    decoding), so a receiver can acknowledge or name a message it rejects. Returns 0 or -1
    (not even the envelope start is readable). type or msg_id may be NULL. */
 int dp_msg_peek_id(const void *data, size_t size, int *type, uint64_t *msg_id);
+
+/* The DS list of update u of METRICS m: u's own ds, or m->dsets[u->dset - 1].ds. Sets *n to
+   its length. Returns NULL with *n 0 when dset is out of range (not in a validated message).
+   The strings belong to m. */
+const char *const *dp_msg_update_ds(const dp_msg_metrics_t *m, const dp_msg_rrd_update_t *u,
+                                    size_t *n);
 
 /* Writes msg as one JSON object on one line (strings escaped, NaN/inf as null). */
 void dp_msg_print_json(const dp_msg_t *msg, FILE *out);

@@ -73,4 +73,11 @@ int rrdwriter_batch_commands(rrdwriter_batch_t *b, const char *const *lines, siz
 int rrdwriter_batch_run(rrdwriter_batch_t *b, const char *text, size_t len, size_t n,
                         rrdwriter_batch_reply_fn *fn, void *arg, dp_err_t *err);
 
+/* Writes "ts:v1:v2..." (no NUL) at p when ts >= 0 and every value is NaN ("U") or an integer
+   below 2^64 in magnitude (what counters and most gauges give): the text
+   rrdwriter_def_format_update makes, two digits per step and no printf. p needs room for
+   21 bytes per value plus 20. Returns the end, or NULL when a value needs the general
+   formatter (fractions, infinities). */
+char *rrdwriter_batch_put_values(char *p, int64_t ts, const double *v, size_t n);
+
 #endif

@@ -4,8 +4,10 @@
         1000000 * (d + 1) + step * (p + 1) * (k + 1) * (r + (r + 1) / 2)
     so the DERIVE rate of the step ending at round r >= 1 is (p + 1) * (k + 1) * (1 + r % 2)
     per second: rates alternate, so a missing update shows as a wrong rate.
-    Files are "<prefix><d>/port-id<p>.rrd". --wrong D:P:R sends that one update with one data
-    source too few (rrdwriter must reject it and keep the file's other updates).
+    Files are "<prefix><d>/port-id<p>.rrd". The port DS list goes once per message in
+    METRICS.dsets (--own-ds 1: in every update, the form older workers send). --wrong D:P:R sends
+    that one update with its own DS list one data source too short (rrdwriter must reject it and
+    keep the file's other updates).
     Prints "sent=N acked=N pending=N resent=N updates=N elapsed_ms=N msgs_per_s=N".
     SPDX-License-Identifier: MIT */
 #include "dp_msg.h"
@@ -15,6 +17,7 @@
 #include "dp_zmq.h"
 #include "../../rrdwriter/rrdwriter_def.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,7 @@ typedef struct {
     int devices, ports, rounds, first_round, step_s, window, round_ms, resend_ms, wait_ms;
     long long start_ts;
     int wrong_d, wrong_p, wrong_r;
+    int own_ds; /* 1: every update carries its own ds (no dsets) */
 } s_opts_t;
 
 static void s_usage(void)
@@ -36,7 +40,7 @@ static void s_usage(void)
             "                  [--rounds R] [--first-round R0] [--step S] [--start-ts T] [--prefix "
             "dev]\n"
             "                  [--window MSGS] [--round-ms MS] [--resend-ms MS] [--wait-ms MS]\n"
-            "                  [--wrong D:P:R]\n");
+            "                  [--wrong D:P:R] [--own-ds 0|1]\n");
 }
 
 static int s_parse(int argc, char **argv, s_opts_t *o)
@@ -78,6 +82,8 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
             o->resend_ms = atoi(v);
         else if (!strcmp(k, "--wait-ms"))
             o->wait_ms = atoi(v);
+        else if (!strcmp(k, "--own-ds"))
+            o->own_ds = atoi(v);
         else if (!strcmp(k, "--wrong")) {
             if (sscanf(v, "%d:%d:%d", &o->wrong_d, &o->wrong_p, &o->wrong_r) != 3)
                 return -1;
@@ -93,6 +99,14 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     return 0;
 }
 
+static char **s_strs(char ds[][S_DS_LEN], int n)
+{
+    char **v = calloc((size_t)n, sizeof *v);
+    for (int k = 0; v && k < n; k++)
+        v[k] = strdup(ds[k]);
+    return v;
+}
+
 static dp_msg_t *s_build(const s_opts_t *o, char ds[][S_DS_LEN], int n_ds, int d, int r)
 {
     dp_msg_t *m = dp_msg_new(DP_MSG_METRICS);
@@ -105,19 +119,29 @@ static dp_msg_t *s_build(const s_opts_t *o, char ds[][S_DS_LEN], int n_ds, int d
     m->metrics.ts = o->start_ts + (int64_t)r * o->step_s;
     m->metrics.n_updates = (size_t)o->ports;
     m->metrics.updates = calloc((size_t)o->ports, sizeof(dp_msg_rrd_update_t));
+    if (!o->own_ds) {
+        m->metrics.n_dsets = 1;
+        m->metrics.dsets = calloc(1, sizeof(dp_msg_dset_t));
+        m->metrics.dsets[0].ds = s_strs(ds, n_ds);
+        m->metrics.dsets[0].n_ds = (size_t)n_ds;
+    }
     for (int p = 0; p < o->ports; p++) {
         dp_msg_rrd_update_t *u = &m->metrics.updates[p];
-        int n = (d == o->wrong_d && p == o->wrong_p && r == o->wrong_r) ? n_ds - 1 : n_ds;
+        bool wrong = d == o->wrong_d && p == o->wrong_p && r == o->wrong_r;
+        int n = wrong ? n_ds - 1 : n_ds;
         snprintf(path, sizeof path, "%s/port-id%d.rrd", host, p);
         u->rrd = strdup(path);
-        u->n_ds = u->n_values = (size_t)n;
-        u->ds = calloc((size_t)n, sizeof(char *));
+        u->n_values = (size_t)n;
         u->values = calloc((size_t)n, sizeof(double));
-        for (int k = 0; k < n; k++) {
-            u->ds[k] = strdup(ds[k]);
+        if (o->own_ds || wrong) {
+            u->ds = s_strs(ds, n);
+            u->n_ds = (size_t)n;
+        } else {
+            u->dset = 1;
+        }
+        for (int k = 0; k < n; k++)
             u->values[k] =
                 1000000.0 * (d + 1) + (double)o->step_s * (p + 1) * (k + 1) * (r + (r + 1) / 2);
-        }
     }
     return m;
 }

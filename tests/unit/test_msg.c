@@ -96,6 +96,14 @@ static dp_msg_t *s_make(dp_msg_type_t type)
         s_update(&m->metrics.updates[0], "sw1/port-id5.rrd", "INOCTETS:DERIVE:600:0:U",
                  "OUTOCTETS:DERIVE:600:0:U", 123456789.0, NAN);
         s_update(&m->metrics.updates[1], "sw1/uptime.rrd", "uptime:GAUGE:600:0:U", NULL, -1.5, 0);
+        /* update 0 names a shared DS list (dset 1), update 1 carries its own ds */
+        m->metrics.n_dsets = 1;
+        m->metrics.dsets = s_alloc(1, sizeof(dp_msg_dset_t));
+        m->metrics.dsets[0].ds = m->metrics.updates[0].ds;
+        m->metrics.dsets[0].n_ds = m->metrics.updates[0].n_ds;
+        m->metrics.updates[0].ds = NULL;
+        m->metrics.updates[0].n_ds = 0;
+        m->metrics.updates[0].dset = 1;
         break;
     case DP_MSG_HEARTBEAT:
         m->heartbeat = (dp_msg_heartbeat_t){
@@ -291,7 +299,13 @@ DP_TEST(msg_round_trip_every_type)
             const dp_msg_rrd_update_t *u = &back->metrics.updates[0];
             CHECK_EQ_INT(back->metrics.n_updates, 2);
             CHECK_EQ_STR(u->rrd, "sw1/port-id5.rrd");
-            CHECK_EQ_STR(u->ds[1], "OUTOCTETS:DERIVE:600:0:U");
+            size_t nds = 0;
+            const char *const *ds = dp_msg_update_ds(&back->metrics, u, &nds);
+            CHECK(ds && nds == 2 && u->dset == 1 && u->ds == NULL);
+            CHECK_EQ_STR(ds[1], "OUTOCTETS:DERIVE:600:0:U");
+            ds = dp_msg_update_ds(&back->metrics, &back->metrics.updates[1], &nds);
+            CHECK(ds && nds == 1);
+            CHECK_EQ_STR(ds[0], "uptime:GAUGE:600:0:U");
             CHECK(u->values[0] == 123456789.0 && isnan(u->values[1]));
             CHECK(back->metrics.updates[1].values[0] == -1.5);
         } else if (t == DP_MSG_HEARTBEAT) {
@@ -325,8 +339,11 @@ DP_TEST(msg_round_trip_empty_arrays_and_optionals)
     dp_msg_t *in[] = {c, h, x, r, j};
     free(c->credit.groups), c->credit.groups = NULL, c->credit.n_groups = 0;
     h->heartbeat.n_counters = 0; /* optional array omitted; items still freed by destroy */
-    free(x->metrics.updates[1].ds[0]);
-    x->metrics.updates[1].n_ds = x->metrics.updates[1].n_values = 0;
+    /* METRICS without dsets: update 0 takes the shared list back as its own ds */
+    x->metrics.updates[0].ds = x->metrics.dsets[0].ds;
+    x->metrics.updates[0].n_ds = x->metrics.dsets[0].n_ds;
+    x->metrics.updates[0].dset = 0;
+    free(x->metrics.dsets), x->metrics.dsets = NULL, x->metrics.n_dsets = 0;
     free(r->result.reason), r->result.reason = NULL;
     j->job.kind = DP_MSG_KIND_BILL, j->job.bill_id = 9;
     h->heartbeat.counters[0].value = 1;
@@ -343,7 +360,8 @@ DP_TEST(msg_round_trip_empty_arrays_and_optionals)
         if (back->type == DP_MSG_HEARTBEAT)
             CHECK(back->heartbeat.n_counters == 0 && back->heartbeat.counters == NULL);
         if (back->type == DP_MSG_METRICS)
-            CHECK(back->metrics.updates[1].n_ds == 0 && back->metrics.updates[1].n_values == 0);
+            CHECK(back->metrics.n_dsets == 0 && back->metrics.dsets == NULL &&
+                  back->metrics.updates[0].dset == 0 && back->metrics.updates[0].n_ds == 2);
         if (back->type == DP_MSG_RESULT)
             CHECK(back->result.reason == NULL);
         if (back->type == DP_MSG_JOB)
@@ -405,8 +423,9 @@ DP_TEST(msg_golden_header_and_json)
     CHECK_EQ_STR(json, "{\"type\":\"METRICS\",\"schema_version\":1,\"msg_id\":1004,"
                        "\"created_ms\":1700000000123,\"sender_node\":\"n1\",\"body\":{"
                        "\"device_id\":7,\"hostname\":\"sw1\",\"epoch\":3,\"job_id\":42,"
-                       "\"ts\":1700000100,\"updates\":[{\"rrd\":\"sw1/port-id5.rrd\",\"ds\":["
-                       "\"INOCTETS:DERIVE:600:0:U\",\"OUTOCTETS:DERIVE:600:0:U\"],\"values\":["
+                       "\"ts\":1700000100,\"dsets\":[{\"ds\":[\"INOCTETS:DERIVE:600:0:U\","
+                       "\"OUTOCTETS:DERIVE:600:0:U\"]}],\"updates\":[{\"rrd\":"
+                       "\"sw1/port-id5.rrd\",\"dset\":1,\"values\":["
                        "123456789,null]},{\"rrd\":\"sw1/uptime.rrd\",\"ds\":["
                        "\"uptime:GAUGE:600:0:U\"],\"values\":[-1.5]}]}}\n");
     free(json);
@@ -620,7 +639,11 @@ DP_TEST(msg_oversized_rejected)
         ds[k] = def, values[k] = (double)k;
     dp_msg_rrd_update_t *all = s_alloc(DP_MSG_UPDATES_MAX, sizeof *all);
     for (size_t k = 0; k < DP_MSG_UPDATES_MAX; k++)
-        all[k] = (dp_msg_rrd_update_t){path, ds, DP_MSG_DS_MAX, values, DP_MSG_DS_MAX};
+        all[k] = (dp_msg_rrd_update_t){.rrd = path,
+                                       .ds = ds,
+                                       .n_ds = DP_MSG_DS_MAX,
+                                       .values = values,
+                                       .n_values = DP_MSG_DS_MAX};
     dp_msg_t m = {.type = DP_MSG_METRICS, .sender_node = node};
     m.metrics = (dp_msg_metrics_t){
         .device_id = 1, .hostname = node, .updates = all, .n_updates = DP_MSG_UPDATES_MAX};

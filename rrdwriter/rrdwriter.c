@@ -410,6 +410,7 @@ rrdwriter_t *rrdwriter_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *k
 {
     rrdwriter_apply_cfg_t ac = {.spool_dir = cfg->spool_dir,
                                 .rrdcached = cfg->rrdcached,
+                                .rrd_dir = cfg->rrd_dir,
                                 .step_s = (int)(cfg->rrd_step_ms / 1000)};
     if (rrdwriter_def_rras_parse(cfg->rra, &ac.rras, err) != 0)
         return NULL;

@@ -9,12 +9,14 @@
     SPDX-License-Identifier: MIT */
 #include "rrdwriter_apply.h"
 #include "rrdwriter_batch.h"
+#include "rrdwriter_create.h"
 #include "rrdwriter_spool.h"
 
 #include "dp_log.h"
 #include "dp_time.h"
 
 #include <czmq.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -97,6 +99,7 @@ struct rrdwriter_apply {
     atomic_bool up;            /* connected to rrdcached */
     /* thread-owned */
     rrdwriter_batch_t *rc;            /* rrdcached connection */
+    rrdwriter_create_t *creator;      /* local creation in DP_RRD_DIR; NULL: CREATE only */
     rrdwriter_spool_reader_t *reader; /* spool reads */
     zhashx_t *files;                  /* path -> s_file_t */
     zhashx_t *sigs;                   /* sig text -> s_sig_t */
@@ -115,6 +118,8 @@ struct rrdwriter_apply {
     s_file_t **resolve; /* files to INFO/CREATE this round */
     size_t n_resolve, cap_resolve;
     s_ratelog_t log_reject, log_old, log_error; /* rate limits */
+    s_file_t **ufile; /* file of each update of the round (s_plan -> s_format), NULL: bad path */
+    size_t cap_ufile;
     size_t round_sent;   /* lines sent to rrdcached in this round (with retries) */
     size_t round_errors; /* of which rrdcached refused */
 };
@@ -209,16 +214,16 @@ static const s_sig_t *s_sig_intern(rrdwriter_apply_t *a, const s_sig_t *sig)
     return copy;
 }
 
-/* The interned DS list of an update's wire "ds", or NULL when a definition is bad. */
-static const s_sig_t *s_update_sig(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u,
-                                   dp_err_t *err)
+/* The interned DS list of a wire DS list (n definitions), or NULL (err set) when a definition
+   is bad. One hash lookup of the joined text; each distinct list is parsed once. */
+static const s_sig_t *s_ds_sig(rrdwriter_apply_t *a, const char *const *ds, size_t n, dp_err_t *err)
 {
     char join[S_JOIN_MAX];
     size_t len = 0;
-    for (size_t i = 0; i < u->n_ds; i++) {
-        size_t n = strlen(u->ds[i]);
-        memcpy(join + len, u->ds[i], n);
-        len += n;
+    for (size_t i = 0; ds && i < n && i < DP_MSG_DS_MAX; i++) {
+        size_t k = strnlen(ds[i], DP_MSG_DS_DEF_MAX);
+        memcpy(join + len, ds[i], k);
+        len += k;
         join[len++] = '|';
     }
     join[len] = '\0';
@@ -228,16 +233,39 @@ static const s_sig_t *s_update_sig(rrdwriter_apply_t *a, const dp_msg_rrd_update
             dp_err_set(err, DP_ERR_PROTO, "bad DS definition in '%.100s'", join);
         return set->sig;
     }
-    s_sig_t sig = {.n = (int)u->n_ds};
-    bool ok = u->n_ds > 0 && u->n_ds <= DP_MSG_DS_MAX;
-    for (size_t i = 0; ok && i < u->n_ds; i++)
-        ok = rrdwriter_def_ds_parse(u->ds[i], &sig.ds[i], err) == 0;
+    s_sig_t sig = {.n = (int)n};
+    bool ok = ds && n > 0 && n <= DP_MSG_DS_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = rrdwriter_def_ds_parse(ds[i], &sig.ds[i], err) == 0;
     set = calloc(1, sizeof *set);
     if (!set)
         abort();
     set->sig = ok ? s_sig_intern(a, &sig) : NULL;
     zhashx_insert(a->dssets, join, set);
     return set->sig;
+}
+
+/* The interned DS list of every dset of m, looked up once per message (sigs[k] NULL: bad). */
+static void s_dset_sigs(rrdwriter_apply_t *a, const dp_msg_metrics_t *m,
+                        const s_sig_t *sigs[DP_MSG_DSETS_MAX])
+{
+    for (size_t k = 0; k < m->n_dsets && k < DP_MSG_DSETS_MAX; k++)
+        sigs[k] = s_ds_sig(a, (const char *const *)m->dsets[k].ds, m->dsets[k].n_ds, NULL);
+}
+
+/* The interned DS list of update u (through its dset's, else its own ds), or NULL (err). */
+static const s_sig_t *s_update_sig(rrdwriter_apply_t *a, const dp_msg_metrics_t *m,
+                                   const dp_msg_rrd_update_t *u,
+                                   const s_sig_t *const sigs[DP_MSG_DSETS_MAX], dp_err_t *err)
+{
+    if (u->dset > 0 && (size_t)u->dset <= m->n_dsets && u->dset <= DP_MSG_DSETS_MAX) {
+        if (!sigs[u->dset - 1])
+            dp_err_set(err, DP_ERR_PROTO, "bad DS definition in dsets[%d]", u->dset - 1);
+        return sigs[u->dset - 1];
+    }
+    size_t n = 0;
+    const char *const *ds = dp_msg_update_ds(m, u, &n);
+    return s_ds_sig(a, ds, n, err);
 }
 
 static s_file_t *s_file(rrdwriter_apply_t *a, const char *rrd)
@@ -258,6 +286,16 @@ static bool s_path_ok(const char *rrd)
     return len > 4 && strcmp(rrd + len - 4, ".rrd") == 0 && strspn(rrd, S_PATH_CHARS) == len &&
            rrd[0] != '/' && !strstr(rrd, "//") && !strstr(rrd, "/../") &&
            strncmp(rrd, "../", 3) != 0;
+}
+
+/* The known file for rrd, or NULL when its path is not acceptable. Only paths that passed
+   s_path_ok are ever entered, so a known file skips the check. */
+static s_file_t *s_file_checked(rrdwriter_apply_t *a, const char *rrd)
+{
+    s_file_t *f = zhashx_lookup(a->files, rrd);
+    if (f)
+        return f;
+    return s_path_ok(rrd) ? s_file(a, rrd) : NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -389,15 +427,20 @@ typedef struct {
     bool exists_seen; /* some file was created by someone else meanwhile */
 } s_create_ctx_t;
 
+static void s_created(rrdwriter_apply_t *a, s_file_t *f)
+{
+    f->sig = f->want;
+    f->last_ts = f->first_ts - 1;
+    (*a->c.creates)++;
+}
+
 static void s_on_create(void *arg, size_t index, int status, const char *text)
 {
     s_create_ctx_t *ctx = arg;
     rrdwriter_apply_t *a = ctx->a;
     s_file_t *f = ctx->which[index];
     if (status >= 0) {
-        f->sig = f->want;
-        f->last_ts = f->first_ts - 1;
-        (*a->c.creates)++;
+        s_created(a, f);
     } else if (strstr(text, "File exists")) {
         ctx->exists_seen = true;
     } else {
@@ -409,17 +452,16 @@ static void s_on_create(void *arg, size_t index, int status, const char *text)
     }
 }
 
-static int s_create_pass(rrdwriter_apply_t *a, bool *exists_seen, dp_err_t *err)
+/* CREATE through rrdcached for the n files in which[] (-O: never over an existing file).
+   Returns 0 or -1 (connection lost). */
+static int s_create_remote(rrdwriter_apply_t *a, s_file_t **which, size_t n, bool *exists_seen,
+                           dp_err_t *err)
 {
-    size_t n = 0;
-    char **cmds = calloc(a->n_resolve + 1, sizeof *cmds);
-    s_file_t **which = calloc(a->n_resolve + 1, sizeof *which);
-    if (!cmds || !which)
+    char **cmds = calloc(n + 1, sizeof *cmds);
+    if (!cmds)
         abort();
-    for (size_t i = 0; i < a->n_resolve; i++) {
-        s_file_t *f = a->resolve[i];
-        if (f->sig || !f->want)
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        s_file_t *f = which[i];
         char *cmd = malloc(S_CREATE_MAX);
         if (!cmd)
             abort();
@@ -433,17 +475,128 @@ static int s_create_pass(rrdwriter_apply_t *a, bool *exists_seen, dp_err_t *err)
         }
         for (int k = 0; k < a->cfg.rras.count && len < S_CREATE_MAX; k++)
             len += (size_t)snprintf(cmd + len, S_CREATE_MAX - len, " %s", a->cfg.rras.rra[k]);
-        which[n] = f;
-        cmds[n++] = cmd;
+        cmds[i] = cmd;
     }
     s_create_ctx_t ctx = {.a = a, .which = which};
     int rc = rrdwriter_batch_commands(a->rc, (const char *const *)cmds, n, s_on_create, &ctx, err);
-    *exists_seen = ctx.exists_seen;
+    *exists_seen = *exists_seen || ctx.exists_seen;
     for (size_t i = 0; i < n; i++)
         free(cmds[i]);
     free(cmds);
-    free(which);
     return rc;
+}
+
+static void s_creator_open(rrdwriter_apply_t *a, const char *rrd_dir)
+{
+    dp_err_t e = {0};
+    if (rrd_dir && *rrd_dir &&
+        !(a->creator = rrdwriter_create_new(rrd_dir, a->cfg.step_s, &a->cfg.rras, &e)))
+        dp_log_notice("RRD directory not usable here: files are created through rrdcached",
+                      "detail=\"%s\"", e.text);
+}
+
+typedef struct {
+    int status; /* of the probe's UPDATE */
+    char text[160];
+} s_probe_t;
+
+static void s_on_probe(void *arg, size_t index, int status, const char *text)
+{
+    s_probe_t *p = arg;
+    if (index == 0) {
+        p->status = status;
+        snprintf(p->text, sizeof p->text, "%s", text);
+    }
+}
+
+/* Whether rrdcached sees and can write the files we make in our RRD directory: once per
+   connection, a probe file made here is UPDATEd (then FORGOTten) through rrdcached.
+   Returns 1 yes, 0 no, -1 connection lost. */
+static int s_local_ok(rrdwriter_apply_t *a, dp_err_t *err)
+{
+    if (!a->creator)
+        return 0;
+    uint64_t gen = *a->c.reconnects;
+    int shared = rrdwriter_create_shared(a->creator, gen);
+    if (shared >= 0)
+        return shared;
+    char name[RRDWRITER_CREATE_PROBE_MAX], upd[RRDWRITER_CREATE_PROBE_MAX + 40],
+        fgt[RRDWRITER_CREATE_PROBE_MAX + 8];
+    dp_err_t e = {0};
+    s_probe_t probe = {.status = -1};
+    int rc = 0;
+    if (rrdwriter_create_probe_make(a->creator, name, sizeof name, &e) == 0) {
+        snprintf(upd, sizeof upd, "UPDATE %s %lld:1", name, (long long)(dp_time_wall_ms() / 1000));
+        snprintf(fgt, sizeof fgt, "FORGET %s", name);
+        const char *cmds[] = {upd, fgt};
+        rc = rrdwriter_batch_commands(a->rc, cmds, 2, s_on_probe, &probe, err);
+        snprintf(e.text, sizeof e.text, "%s", probe.text);
+    }
+    rrdwriter_create_probe_done(a->creator, name, rc == 0 && probe.status >= 0, gen);
+    if (rc != 0)
+        return -1;
+    if (probe.status >= 0)
+        dp_log_notice("RRD directory shared with rrdcached: creating files here", "dir=%s",
+                      rrdwriter_create_dir(a->creator));
+    else
+        dp_log_notice("rrdcached cannot use files made here: CREATE through rrdcached",
+                      "dir=%s detail=\"%s\"", rrdwriter_create_dir(a->creator), e.text);
+    return probe.status >= 0;
+}
+
+/* Creates the n files in which[] here; leaves in which[0..*left) those to CREATE through
+   rrdcached instead (local failures, reported by rrdcached then). */
+static void s_create_local(rrdwriter_apply_t *a, s_file_t **which, size_t n, size_t *left,
+                           bool *exists_seen)
+{
+    rrdwriter_create_job_t *jobs = calloc(n + 1, sizeof *jobs);
+    if (!jobs)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = (rrdwriter_create_job_t){.path = which[i]->path,
+                                           .ds = which[i]->want->ds,
+                                           .n_ds = which[i]->want->n,
+                                           .last_up_s = which[i]->first_ts - 1};
+    rrdwriter_create_files(a->creator, jobs, n);
+    dp_counter_t *local = dp_stats_counter(a->cfg.stats, "creates_local");
+    *left = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].status == RRDWRITER_CREATE_DONE) {
+            s_created(a, which[i]);
+            (*local)++;
+        } else if (jobs[i].status == RRDWRITER_CREATE_EXISTS) {
+            *exists_seen = true;
+        } else {
+            uint64_t suppressed;
+            if (s_ratelog_ok(&a->log_error, &suppressed))
+                dp_log_warn("local create failed: CREATE through rrdcached",
+                            "rrd=%s error=\"%s\" suppressed=%llu", which[i]->path, jobs[i].error,
+                            (unsigned long long)suppressed);
+            which[(*left)++] = which[i];
+        }
+    }
+    free(jobs);
+}
+
+/* Creates every listed file without a DS list that wants one: here when rrdcached shares the
+   RRD directory, else (and for local failures) with CREATE through rrdcached.
+   Returns 0 or -1 (connection lost). */
+static int s_create_pass(rrdwriter_apply_t *a, bool *exists_seen, dp_err_t *err)
+{
+    size_t n = 0;
+    s_file_t **which = calloc(a->n_resolve + 1, sizeof *which);
+    if (!which)
+        abort();
+    for (size_t i = 0; i < a->n_resolve; i++)
+        if (!a->resolve[i]->sig && a->resolve[i]->want)
+            which[n++] = a->resolve[i];
+    int rc = n > 0 ? s_local_ok(a, err) : 0;
+    if (rc > 0)
+        s_create_local(a, which, n, &n, exists_seen);
+    if (rc >= 0)
+        rc = n > 0 ? s_create_remote(a, which, n, exists_seen, err) : 0;
+    free(which);
+    return rc < 0 ? -1 : 0;
 }
 
 /* Learns or creates every file in a->resolve. Returns 0 or -1 (connection lost). */
@@ -481,22 +634,28 @@ static void s_old(rrdwriter_apply_t *a, bool replay, const char *rrd, const char
                       (unsigned long long)suppressed);
 }
 
+/* Appends "UPDATE <rrd> ts:v:v...\n" to the BATCH text (formatted in place). */
 static void s_add_line(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u, s_file_t *f, int64_t ts,
                        bool replay)
 {
-    char vals[RRDWRITER_DEF_UPDATE_MAX + DP_MSG_DS_MAX * 24];
-    if (rrdwriter_def_format_update(vals, sizeof vals, ts, u->values, (int)u->n_values) != 0) {
-        s_reject(a, a->c.rej_value, u->rrd, "value cannot be formatted");
-        return;
-    }
-    size_t plen = strlen(u->rrd), vlen = strlen(vals), len = 7 + plen + 1 + vlen + 1;
-    a->text = s_grow(a->text, &a->text_cap, a->text_len + len, 1);
-    char *p = a->text + a->text_len;
+    size_t plen = strlen(u->rrd);
+    a->text = s_grow(a->text, &a->text_cap, a->text_len + S_LINE_MAX, 1);
+    char *start = a->text + a->text_len, *p = start;
     memcpy(p, "UPDATE ", 7);
     memcpy(p + 7, u->rrd, plen);
     p[7 + plen] = ' ';
-    memcpy(p + 8 + plen, vals, vlen);
-    p[len - 1] = '\n';
+    p += 8 + plen;
+    char *end = rrdwriter_batch_put_values(p, ts, u->values, u->n_values);
+    if (!end) {
+        size_t room = S_LINE_MAX - (size_t)(p - start) - 1;
+        if (rrdwriter_def_format_update(p, room, ts, u->values, (int)u->n_values) != 0) {
+            s_reject(a, a->c.rej_value, u->rrd, "value cannot be formatted");
+            return;
+        }
+        end = p + strlen(p);
+    }
+    *end++ = '\n';
+    size_t len = (size_t)(end - start);
     a->lines = s_grow(a->lines, &a->cap_lines, a->n_lines + 1, sizeof *a->lines);
     a->lines[a->n_lines++] =
         (s_line_t){.file = f, .ts = ts, .replay = replay, .off = a->text_len, .len = len};
@@ -504,20 +663,22 @@ static void s_add_line(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u, s_fil
     f->last_ts = ts;
 }
 
-static void s_check_update(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u, int64_t ts,
-                           bool replay, int64_t now_s)
+/* Validates update u of m (its file f from s_plan, NULL: bad path) and adds its line. */
+static void s_check_update(rrdwriter_apply_t *a, const dp_msg_metrics_t *m,
+                           const dp_msg_rrd_update_t *u, s_file_t *f,
+                           const s_sig_t *const sigs[DP_MSG_DSETS_MAX], bool replay, int64_t now_s)
 {
     dp_err_t err = {0};
-    if (!s_path_ok(u->rrd)) {
+    int64_t ts = m->ts;
+    if (!f) {
         s_reject(a, a->c.rej_path, u->rrd, "path: expected <host>/<name>.rrd of [A-Za-z0-9._:,+-]");
         return;
     }
-    const s_sig_t *sig = s_update_sig(a, u, &err);
+    const s_sig_t *sig = s_update_sig(a, m, u, sigs, &err);
     if (!sig) {
         s_reject(a, a->c.rej_ds, u->rrd, err.text);
         return;
     }
-    s_file_t *f = s_file(a, u->rrd);
     if (!f->sig) {
         s_reject(a, a->c.rej_nofile, u->rrd, "file could not be created or read");
         return;
@@ -549,14 +710,20 @@ static void s_check_update(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u, i
 static void s_plan(rrdwriter_apply_t *a)
 {
     /* first pass: which files need INFO or CREATE (done by the caller in between) */
+    size_t k = 0;
     for (size_t w = 0; w < a->n_work; w++) {
         const dp_msg_metrics_t *m = &a->work[w].msg->metrics;
+        const s_sig_t *sigs[DP_MSG_DSETS_MAX] = {0};
+        s_dset_sigs(a, m, sigs);
+        a->ufile = s_grow(a->ufile, &a->cap_ufile, k + m->n_updates, sizeof *a->ufile);
         for (size_t i = 0; i < m->n_updates; i++) {
             const dp_msg_rrd_update_t *u = &m->updates[i];
-            dp_err_t err = {0};
-            const s_sig_t *sig = s_path_ok(u->rrd) ? s_update_sig(a, u, &err) : NULL;
+            s_file_t *f = a->ufile[k++] = s_file_checked(a, u->rrd);
+            if (!f || f->sig)
+                continue; /* bad path (rejected later) or known file */
+            const s_sig_t *sig = s_update_sig(a, m, u, sigs, NULL);
             if (sig)
-                s_want(a, s_file(a, u->rrd), sig, m->ts);
+                s_want(a, f, sig, m->ts);
         }
     }
 }
@@ -564,11 +731,14 @@ static void s_plan(rrdwriter_apply_t *a)
 static void s_format(rrdwriter_apply_t *a)
 {
     int64_t now_s = dp_time_wall_ms() / 1000;
+    size_t k = 0;
     for (size_t w = 0; w < a->n_work; w++) {
         const dp_msg_metrics_t *m = &a->work[w].msg->metrics;
+        const s_sig_t *sigs[DP_MSG_DSETS_MAX] = {0};
+        s_dset_sigs(a, m, sigs);
         bool replay = a->work[w].end_lsn <= a->replay_end;
         for (size_t i = 0; i < m->n_updates; i++)
-            s_check_update(a, &m->updates[i], m->ts, replay, now_s);
+            s_check_update(a, m, &m->updates[i], a->ufile[k++], sigs, replay, now_s);
     }
 }
 
@@ -823,6 +993,7 @@ rrdwriter_apply_t *rrdwriter_apply_start(const rrdwriter_apply_cfg_t *cfg, dp_er
     if (!a->queue)
         abort();
     a->reader = rrdwriter_spool_reader_new(a->cfg.spool_dir);
+    s_creator_open(a, cfg->rrd_dir);
     a->files = zhashx_new();
     a->sigs = zhashx_new();
     a->dssets = zhashx_new();
@@ -873,6 +1044,7 @@ void rrdwriter_apply_stop(rrdwriter_apply_t **p)
     zhashx_destroy(&a->dssets);
     rrdwriter_spool_reader_destroy(&a->reader);
     rrdwriter_batch_destroy(&a->rc);
+    rrdwriter_create_destroy(&a->creator);
     pthread_mutex_destroy(&a->lock);
     pthread_cond_destroy(&a->wake);
     free(a->queue);
@@ -880,6 +1052,7 @@ void rrdwriter_apply_stop(rrdwriter_apply_t **p)
     free(a->text);
     free(a->lines);
     free(a->resolve);
+    free(a->ufile);
     free((char *)a->cfg.spool_dir);
     free((char *)a->cfg.rrdcached);
     free(a);

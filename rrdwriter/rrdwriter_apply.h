@@ -28,6 +28,8 @@ typedef struct rrdwriter_apply rrdwriter_apply_t;
 typedef struct {
     const char *spool_dir;     /* where the spool segments are */
     const char *rrdcached;     /* "unix:/path" or "host:port" */
+    const char *rrd_dir;       /* RRD directory here (copied); files are created in it directly
+                                  when rrdcached shares it, else NULL: CREATE through rrdcached */
     int step_s;                /* step of created files (heartbeat 2 x step) */
     rrdwriter_def_rras_t rras; /* RRAs of created files */
     int batch_max;             /* 0 = RRDWRITER_APPLY_BATCH_MAX */

@@ -105,6 +105,39 @@ int dp_claim_device(dp_redis_t *r, const char *kind, uint64_t device_id, int64_t
 }
 
 //  --------------------------------------------------------------------------
+int dp_claim_device_many(dp_redis_t *r, const char *kind, dp_claim_req_t *items, int n,
+                         const char *token, int ttl_ms, dp_err_t *err)
+{
+    if (!r || !kind || !*kind || !token || !*token || ttl_ms <= 0 || n < 0 || (n && !items))
+        return dp_err_set(err, DP_ERR_CONFIG, "dp_claim_device_many: bad arguments");
+    int failed = 0;
+    dp_err_t e1 = {0};
+    for (int i = 0; i < n; i++) {
+        s_evalargs_t e;
+        s_evalargs(&e, s_claim_lua, true, kind, items[i].device_id, token, items[i].cycle_ts,
+                   ttl_ms);
+        items[i].rc = dp_redis_append_argv(r, &e1, e.argc, e.argv, NULL) == 0 ? 1 : -1;
+        if (items[i].rc < 0 && failed++ == 0 && err)
+            *err = e1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (items[i].rc != 1)
+            continue;
+        int64_t v = s_int_reply(dp_redis_get_reply(r, &e1), &e1);
+        if (v > 2)
+            dp_err_set(&e1, DP_ERR_PROTO, "claim script returned %lld", (long long)v);
+        items[i].rc = v < 0 || v > 2 ? -1 : 0;
+        if (items[i].rc < 0) {
+            if (failed++ == 0 && err)
+                *err = e1;
+            continue;
+        }
+        items[i].out = v == 0 ? DP_CLAIM_OK : v == 1 ? DP_CLAIM_DONE : DP_CLAIM_BUSY;
+    }
+    return failed;
+}
+
+//  --------------------------------------------------------------------------
 int dp_claim_finish(dp_redis_t *r, const char *kind, uint64_t device_id, int64_t cycle_ts,
                     const char *token, int64_t done_ttl_ms, dp_err_t *err)
 {

@@ -21,6 +21,19 @@ typedef enum { DP_CLAIM_OK, DP_CLAIM_DONE, DP_CLAIM_BUSY } dp_claim_t;
 int dp_claim_device(dp_redis_t *r, const char *kind, uint64_t device_id, int64_t cycle_ts,
                     const char *token, int ttl_ms, dp_claim_t *out, dp_err_t *err);
 
+/* One claim for dp_claim_device_many. */
+typedef struct {
+    uint64_t device_id;
+    int64_t cycle_ts;
+    dp_claim_t out; /* out, when rc is 0 */
+    int rc;         /* out: 0 or -1 */
+} dp_claim_req_t;
+
+/* dp_claim_device of n devices in one pipelined round trip. Returns how many failed (their rc
+   -1; err describes the first), or -1 on bad arguments. */
+int dp_claim_device_many(dp_redis_t *r, const char *kind, dp_claim_req_t *items, int n,
+                         const char *token, int ttl_ms, dp_err_t *err);
+
 /* Marks done for cycle_ts (kept done_ttl_ms) and releases the lock if still ours. 0 or -1 with
    err. */
 int dp_claim_finish(dp_redis_t *r, const char *kind, uint64_t device_id, int64_t cycle_ts,

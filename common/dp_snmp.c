@@ -1,20 +1,27 @@
-/*  dp_snmp.c - asynchronous SNMP engine on net-snmp's single-session API (see dp_snmp.h)
+/*  dp_snmp.c - asynchronous SNMP engine (see dp_snmp.h)
+    v1/v2c sessions share one long-lived UDP socket per engine and address family: requests are
+    built and replies parsed by net-snmp (dp_snmp_udp.c), replies are dispatched by request id,
+    and timeouts/retries are the engine's own. v3 sessions use net-snmp's single-session API
+    (one socket each: USM discovery, keys and time windows stay net-snmp's).
     Sessions live in a slot table; a min-heap of (due, slot, generation) drives net-snmp's
     per-session timeouts and retries, an epoll set tells which sockets to read, so each loop
     turn costs O(ready + due) whatever the number of sessions. net-snmp callbacks only record
     results; sends, completions and closes happen in dp_snmp_process (no re-entrancy).
     SPDX-License-Identifier: MIT */
 #include "dp_snmp.h"
+#include "dp_snmp_udp.h"
 #include "dp_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <net-snmp/library/large_fd_set.h>
@@ -24,6 +31,11 @@
 #define S_EPOLL_BATCH 256
 #define S_FDSET_MIN   4096
 #define S_HOST_MAX    128
+#define S_COMM_MAX    256
+#define S_RX_BATCH    16          /* datagrams per recvmmsg */
+#define S_RX_SIZE     65536       /* largest datagram */
+#define S_TAG_UDP4    0xfffffff0u /* epoll data of the shared sockets */
+#define S_TAG_UDP6    0xfffffff1u
 
 typedef enum {
     S_W_HOLD = 0, /* waiting for the v3 engine probe */
@@ -41,17 +53,22 @@ struct s_walk {
     const dp_snmp_col_t *cols;
     int ncols;
     uint32_t done; /* bit per column */
-    oid cur[DP_SNMP_COLS_MAX][DP_SNMP_OID_MAX];
-    size_t cur_len[DP_SNMP_COLS_MAX];
     int max_rep, cols_per_req;
     int req_cols[DP_SNMP_COLS_MAX], req_n, req_nonrep;
     long reqid;
+    int64_t due_ms; /* shared socket: this request's deadline */
+    int tries_left; /* shared socket: resends left */
+    size_t pkt_len; /* shared socket: the request as sent (for resends) */
     dp_snmp_status_t status;
     char detail[DP_SNMP_DETAIL_MAX];
     dp_snmp_var_fn *on_var;
     dp_snmp_done_fn *on_done;
     void *arg;
     s_walk_t *qnext, *qprev; /* engine wait queue; qnext also links a closing session's dead */
+    /* large parts last: not cleared on reuse (written before they are read) */
+    oid cur[DP_SNMP_COLS_MAX][DP_SNMP_OID_MAX];
+    size_t cur_len[DP_SNMP_COLS_MAX];
+    u_char pkt[DP_SNMP_UDP_PKT_MAX];
 };
 
 struct dp_snmp_sess {
@@ -70,6 +87,14 @@ struct dp_snmp_sess {
     uint32_t parse_errors, bad_reqids;
     int timeout_ms;
     char host[S_HOST_MAX];
+    /* v1/v2c on the engine's shared socket (sp NULL) */
+    bool shared;
+    long version;
+    int retries;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    size_t comm_len;
+    char comm[S_COMM_MAX];
 };
 
 typedef struct {
@@ -92,6 +117,12 @@ struct dp_snmp {
     s_walk_t *qhead, *qtail;
     dp_snmp_sess_t *ready;
     dp_snmp_stats_t stats;
+    int ufd4, ufd6;      /* shared sockets, -1 until needed */
+    uint32_t next_reqid; /* shared sockets: request ids (31 bits, never 0) */
+    dp_snmp_map_t reqs;  /* request id -> walk in flight */
+    dp_snmp_map_t addrs; /* agent address -> a session to it (error attribution) */
+    u_char *rx;          /* S_RX_BATCH x S_RX_SIZE */
+    s_walk_t *free_walks;
 };
 
 static pthread_mutex_t s_v3_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -108,6 +139,23 @@ static void s_unlock(const dp_snmp_sess_t *s)
         pthread_mutex_unlock(&s_v3_lock);
 }
 
+//  Walks are recycled: a poll takes two, and each is ~10 KB.
+static s_walk_t *s_walk_get(dp_snmp_t *e)
+{
+    s_walk_t *w = e->free_walks;
+    if (!w)
+        return calloc(1, sizeof *w);
+    e->free_walks = w->qnext;
+    memset(w, 0, offsetof(s_walk_t, cur));
+    return w;
+}
+
+static void s_walk_put(dp_snmp_t *e, s_walk_t *w)
+{
+    w->qnext = e->free_walks;
+    e->free_walks = w;
+}
+
 //  --------------------------------------------------------------------------
 //  Engine
 
@@ -122,6 +170,11 @@ dp_snmp_t *dp_snmp_new(int max_inflight)
         return NULL;
     }
     e->max_inflight = max_inflight > 0 ? max_inflight : 1;
+    e->ufd4 = e->ufd6 = -1;
+    /* ids differ between engines and runs: a late reply to an older run matches nothing */
+    e->next_reqid = (uint32_t)((uint64_t)dp_time_wall_ms() * 7919u ^ (uint64_t)getpid() ^
+                               (uint64_t)(uintptr_t)e) &
+                    0x7fffffff;
     e->fds_size = S_FDSET_MIN;
     netsnmp_large_fd_set_init(&e->fds, e->fds_size);
     return e;
@@ -138,6 +191,18 @@ void dp_snmp_destroy(dp_snmp_t **p)
         if (e->slots[i])
             s_sess_free(e->slots[i]);
     netsnmp_large_fd_set_cleanup(&e->fds);
+    if (e->ufd4 >= 0)
+        close(e->ufd4);
+    if (e->ufd6 >= 0)
+        close(e->ufd6);
+    dp_snmp_map_clear(&e->reqs);
+    dp_snmp_map_clear(&e->addrs);
+    free(e->rx);
+    while (e->free_walks) {
+        s_walk_t *w = e->free_walks;
+        e->free_walks = w->qnext;
+        free(w);
+    }
     close(e->epfd);
     free(e->slots);
     free(e->gens);
@@ -244,6 +309,20 @@ int dp_snmp_timeout_ms(dp_snmp_t *e)
 static void s_reschedule(dp_snmp_sess_t *s)
 {
     dp_snmp_t *e = s->e;
+    if (s->shared) {
+        int64_t due = 0;
+        for (int i = 0; i < DP_SNMP_WALKS_MAX; i++) {
+            const s_walk_t *w = s->walks[i];
+            if (w && w->state == S_W_SENT && (due == 0 || w->due_ms < due))
+                due = w->due_ms;
+        }
+        if (due != s->due_ms) {
+            s->due_ms = due;
+            if (due)
+                s_heap_push(e, due, s->slot);
+        }
+        return;
+    }
     int numfds = 0, block = 1;
     struct timeval tv = {0, 0};
     s_lock(s);
@@ -308,8 +387,11 @@ static void s_finish(s_walk_t *w, dp_snmp_status_t st, const char *fmt, ...)
 
 static void s_finish(s_walk_t *w, dp_snmp_status_t st, const char *fmt, ...)
 {
-    if (w->state == S_W_SENT)
+    if (w->state == S_W_SENT) {
         w->sess->e->inflight--;
+        if (w->sess->shared)
+            dp_snmp_map_del(&w->sess->e->reqs, (uint64_t)w->reqid, w);
+    }
     if (w->state == S_W_QUEUED)
         s_unqueue(w->sess->e, w);
     w->state = S_W_FINISHED;
@@ -369,11 +451,70 @@ static netsnmp_pdu *s_build(s_walk_t *w, bool bulk)
 
 static int s_cb(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu, void *magic);
 
+//  ---- shared socket (v1/v2c)
+
+static int s_ufd(const dp_snmp_sess_t *s)
+{
+    return s->addr.ss_family == AF_INET6 ? s->e->ufd6 : s->e->ufd4;
+}
+
+//  Sends (or resends) the walk's encoded request. false when the kernel refuses it for good.
+static bool s_transmit(s_walk_t *w)
+{
+    dp_snmp_sess_t *s = w->sess;
+    ssize_t n =
+        sendto(s_ufd(s), w->pkt, w->pkt_len, 0, (const struct sockaddr *)&s->addr, s->addr_len);
+    /* a full send buffer or a transient refusal is a lost datagram: the retry covers it */
+    return n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ||
+           errno == EINTR || errno == ECONNREFUSED;
+}
+
+//  Builds the walk's next request with a fresh id and sends it on the shared socket.
+static void s_send_shared(s_walk_t *w)
+{
+    dp_snmp_sess_t *s = w->sess;
+    dp_snmp_t *e = s->e;
+    netsnmp_pdu *pdu = s_build(w, s->version != SNMP_VERSION_1);
+    if (!pdu) {
+        s_finish(w, DP_SNMP_SEND, "out of memory");
+        return;
+    }
+    e->next_reqid = (e->next_reqid + 1) & 0x7fffffff;
+    if (e->next_reqid == 0)
+        e->next_reqid = 1;
+    pdu->reqid = e->next_reqid;
+    const u_char *start = NULL;
+    int len =
+        dp_snmp_udp_build(pdu, s->version, s->comm, s->comm_len, w->pkt, sizeof w->pkt, &start);
+    snmp_free_pdu(pdu);
+    if (len <= 0) {
+        s_finish(w, DP_SNMP_SEND, "cannot encode the request");
+        return;
+    }
+    w->pkt_len = (size_t)len;
+    w->reqid = e->next_reqid;
+    if (!s_transmit(w)) {
+        s_finish(w, DP_SNMP_SEND, "send failed: %s", strerror(errno));
+        return;
+    }
+    dp_snmp_map_put(&e->reqs, (uint64_t)w->reqid, w);
+    w->state = S_W_SENT;
+    w->tries_left = s->retries;
+    w->due_ms = dp_time_mono_ms() + s->timeout_ms;
+    e->inflight++;
+    e->stats.requests++;
+    s_reschedule(s);
+}
+
 //  Sends the walk's next request (a slot must be free). Finishes the walk on failure.
 static void s_send(s_walk_t *w)
 {
     dp_snmp_sess_t *s = w->sess;
     dp_snmp_t *e = s->e;
+    if (s->shared) {
+        s_send_shared(w);
+        return;
+    }
     netsnmp_pdu *pdu;
     if (w->probe) {
         pdu = snmp_pdu_create(SNMP_MSG_GET);
@@ -554,6 +695,93 @@ static int s_cb(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu, void *
     }
 }
 
+//  A datagram on a shared socket: parsed by net-snmp, handed to the walk its request id names.
+//  Anything else is counted on the session of the
+//  sender's address, if any, so that its timeout says why.
+static void s_udp_datagram(dp_snmp_t *e, const u_char *data, size_t len,
+                           const struct sockaddr *from)
+{
+    netsnmp_pdu *pdu = dp_snmp_udp_parse(data, len);
+    s_walk_t *w = pdu ? dp_snmp_map_get(&e->reqs, (uint64_t)pdu->reqid) : NULL;
+    /* like net-snmp's unconnected UDP transport, the source address is not checked: agents
+       on several interfaces may answer from another one; ids are unique per engine */
+    if (w && (w->state != S_W_SENT || pdu->command != SNMP_MSG_RESPONSE))
+        w = NULL;
+    if (!w) {
+        dp_snmp_sess_t *s = dp_snmp_map_get(&e->addrs, dp_snmp_udp_addr_key(from));
+        if (s && !dp_snmp_udp_same(from, (const struct sockaddr *)&s->addr))
+            s = NULL;
+        if (pdu) {
+            e->stats.bad_reqids++;
+            if (s)
+                s->bad_reqids++;
+        } else {
+            e->stats.parse_errors++;
+            if (s)
+                s->parse_errors++;
+        }
+        if (pdu)
+            snmp_free_pdu(pdu);
+        return;
+    }
+    dp_snmp_sess_t *s = w->sess;
+    dp_snmp_map_del(&e->reqs, (uint64_t)w->reqid, w);
+    e->inflight--;
+    w->state = S_W_NEXT;
+    s_on_reply(w, pdu);
+    if (w->state == S_W_NEXT && s_active_cols(w) == 0)
+        s_finish(w, DP_SNMP_OK, "%s", "");
+    s_mark_ready(s);
+    snmp_free_pdu(pdu);
+}
+
+static void s_udp_read(dp_snmp_t *e, int fd)
+{
+    struct mmsghdr msgs[S_RX_BATCH];
+    struct iovec iov[S_RX_BATCH];
+    struct sockaddr_storage from[S_RX_BATCH];
+    for (int round = 0; round < 64; round++) { /* bounded: timers and sends get their turn */
+        for (int i = 0; i < S_RX_BATCH; i++) {
+            iov[i] = (struct iovec){e->rx + (size_t)i * S_RX_SIZE, S_RX_SIZE};
+            msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i],
+                                                   .msg_namelen = sizeof from[i],
+                                                   .msg_iov = &iov[i],
+                                                   .msg_iovlen = 1}};
+        }
+        int n = recvmmsg(fd, msgs, S_RX_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return;
+        for (int i = 0; i < n; i++)
+            if (!(msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+                s_udp_datagram(e, iov[i].iov_base, msgs[i].msg_len,
+                               (const struct sockaddr *)&from[i]);
+        if (n < S_RX_BATCH)
+            return;
+    }
+}
+
+//  Timer of a shared session: resends what is due, times out what has no tries left.
+static void s_shared_timeout(dp_snmp_sess_t *s, int64_t now)
+{
+    for (int i = 0; i < DP_SNMP_WALKS_MAX; i++) {
+        s_walk_t *w = s->walks[i];
+        if (!w || w->state != S_W_SENT || w->due_ms > now)
+            continue;
+        if (w->tries_left > 0) {
+            w->tries_left--;
+            w->due_ms = now + s->timeout_ms;
+            if (!s_transmit(w))
+                s_finish(w, DP_SNMP_SEND, "send failed: %s", strerror(errno));
+            continue;
+        }
+        char d[DP_SNMP_DETAIL_MAX];
+        s_timeout_detail(s, d, sizeof d);
+        s->e->stats.timeouts++;
+        s_finish(w, DP_SNMP_TIMEOUT, "%s", d);
+    }
+    s_reschedule(s);
+}
+
 //  --------------------------------------------------------------------------
 //  Sessions
 
@@ -650,12 +878,71 @@ static int s_fill_session(netsnmp_session *in, const dp_snmp_target_t *t, char *
     return 0;
 }
 
+//  The engine's shared socket of family (created and watched on first use). -1 with err.
+static int s_shared_fd(dp_snmp_t *e, int family, dp_err_t *err)
+{
+    int *fd = family == AF_INET6 ? &e->ufd6 : &e->ufd4;
+    if (*fd >= 0)
+        return *fd;
+    if (!e->rx && !(e->rx = malloc((size_t)S_RX_BATCH * S_RX_SIZE)))
+        return dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
+    int f = dp_snmp_udp_socket(family);
+    if (f < 0)
+        return dp_err_set(err, DP_ERR_UNREACHABLE, "cannot open a UDP socket: %s", strerror(errno));
+    struct epoll_event ev = {.events = EPOLLIN,
+                             .data.u32 = family == AF_INET6 ? S_TAG_UDP6 : S_TAG_UDP4};
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, f, &ev) != 0) {
+        close(f);
+        return dp_err_set(err, DP_ERR_INTERNAL, "epoll_ctl: %s", strerror(errno));
+    }
+    *fd = f;
+    return f;
+}
+
+//  A v1/v2c session: no socket of its own, nothing allocated by net-snmp.
+static dp_snmp_sess_t *s_open_shared(dp_snmp_t *e, const dp_snmp_target_t *t, dp_err_t *err)
+{
+    const char *c = t->community ? t->community : "public";
+    size_t clen = strlen(c);
+    if (clen >= S_COMM_MAX) {
+        dp_err_set(err, DP_ERR_CONFIG, "community longer than %d bytes", S_COMM_MAX - 1);
+        return NULL;
+    }
+    struct sockaddr_storage addr;
+    socklen_t alen = 0;
+    if (dp_snmp_udp_resolve(t->host, t->port, &addr, &alen, err) != 0 ||
+        s_shared_fd(e, addr.ss_family, err) < 0)
+        return NULL;
+    dp_snmp_sess_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    s->e = e;
+    s->fd = -1;
+    s->shared = true;
+    s->version = t->version == DP_SNMP_V1 ? SNMP_VERSION_1 : SNMP_VERSION_2c;
+    s->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 1000;
+    s->retries = t->retries >= 0 ? t->retries : 0;
+    s->addr = addr;
+    s->addr_len = alen;
+    memcpy(s->comm, c, clen);
+    s->comm_len = clen;
+    snprintf(s->host, sizeof s->host, "%s", t->host);
+    s->slot = s_slot_alloc(e, s);
+    dp_snmp_map_put(&e->addrs, dp_snmp_udp_addr_key((struct sockaddr *)&addr), s);
+    e->stats.sessions++;
+    return s;
+}
+
 dp_snmp_sess_t *dp_snmp_open(dp_snmp_t *e, const dp_snmp_target_t *t, dp_err_t *err)
 {
     if (!t || !t->host || !*t->host) {
         dp_err_set(err, DP_ERR_CONFIG, "no host to poll");
         return NULL;
     }
+    if (t->version != DP_SNMP_V3)
+        return s_open_shared(e, t, err);
     netsnmp_session in;
     char peer[S_HOST_MAX + 16];
     if (s_fill_session(&in, t, peer, sizeof peer, err) != 0)
@@ -705,7 +992,7 @@ dp_snmp_sess_t *dp_snmp_open(dp_snmp_t *e, const dp_snmp_target_t *t, dp_err_t *
     }
     e->stats.sessions++;
     if (s->v3 && t->engine_id_len == 0) {
-        s->probe = calloc(1, sizeof *s->probe);
+        s->probe = s_walk_get(e);
         if (!s->probe) {
             dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
             s_sess_free(s);
@@ -743,23 +1030,30 @@ static void s_sess_free(dp_snmp_sess_t *s)
     if (s->probe)
         all[n++] = s->probe;
     for (int i = 0; i < n; i++) {
-        if (all[i]->state == S_W_SENT)
+        if (all[i]->state == S_W_SENT) {
             e->inflight--;
+            if (s->shared)
+                dp_snmp_map_del(&e->reqs, (uint64_t)all[i]->reqid, all[i]);
+        }
         if (all[i]->state == S_W_QUEUED)
             s_unqueue(e, all[i]);
     }
-    if (s->fd >= 0)
-        epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-    s->freeing = true;
-    s_lock(s);
-    snmp_sess_close(s->sp); /* calls back pending requests with walk pointers */
-    s_unlock(s);
+    if (s->shared) {
+        dp_snmp_map_del(&e->addrs, dp_snmp_udp_addr_key((struct sockaddr *)&s->addr), s);
+    } else {
+        if (s->fd >= 0)
+            epoll_ctl(e->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+        s->freeing = true;
+        s_lock(s);
+        snmp_sess_close(s->sp); /* calls back pending requests with walk pointers */
+        s_unlock(s);
+    }
     for (int i = 0; i < n; i++)
-        free(all[i]);
+        s_walk_put(e, all[i]);
     while (s->dead) {
         s_walk_t *w = s->dead;
         s->dead = w->qnext;
-        free(w);
+        s_walk_put(e, w);
     }
     if (e->slots[s->slot] == s) {
         e->slots[s->slot] = NULL;
@@ -797,14 +1091,13 @@ int dp_snmp_walk(dp_snmp_sess_t *s, const dp_snmp_col_t *cols, int ncols, int ma
             slot = i;
     if (slot < 0)
         return dp_err_set(err, DP_ERR_INTERNAL, "too many walks on one session");
-    s_walk_t *w = calloc(1, sizeof *w);
+    for (int c = 0; c < ncols; c++)
+        if (cols[c].len < 1 || cols[c].len >= DP_SNMP_OID_MAX)
+            return dp_err_set(err, DP_ERR_INTERNAL, "column %d OID too long", c);
+    s_walk_t *w = s_walk_get(s->e);
     if (!w)
         return dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
     for (int c = 0; c < ncols; c++) {
-        if (cols[c].len < 1 || cols[c].len >= DP_SNMP_OID_MAX) {
-            free(w);
-            return dp_err_set(err, DP_ERR_INTERNAL, "column %d OID too long", c);
-        }
         memcpy(w->cur[c], cols[c].prefix, cols[c].len * sizeof(oid));
         w->cur_len[c] = cols[c].len;
     }
@@ -853,7 +1146,7 @@ static void s_probe_done(dp_snmp_sess_t *s)
         else
             s_finish(w, p->status, "engine discovery: %s", p->detail);
     }
-    free(p);
+    s_walk_put(s->e, p);
 }
 
 //  Acts on a session whose walks changed state.
@@ -875,7 +1168,7 @@ static void s_service(dp_snmp_sess_t *s)
                 w->qnext = s->dead;
                 s->dead = w;
             } else {
-                free(w);
+                s_walk_put(s->e, w);
             }
         }
     }
@@ -925,7 +1218,12 @@ void dp_snmp_process(dp_snmp_t *e)
     struct epoll_event evs[S_EPOLL_BATCH];
     int n = epoll_wait(e->epfd, evs, S_EPOLL_BATCH, 0);
     for (int i = 0; i < n; i++) {
-        int slot = (int)evs[i].data.u32;
+        uint32_t tag = evs[i].data.u32;
+        if (tag == S_TAG_UDP4 || tag == S_TAG_UDP6) {
+            s_udp_read(e, tag == S_TAG_UDP4 ? e->ufd4 : e->ufd6);
+            continue;
+        }
+        int slot = (int)tag;
         dp_snmp_sess_t *s = slot < e->nslots ? e->slots[slot] : NULL;
         if (s && !s->closing)
             s_read(e, s);
@@ -938,6 +1236,11 @@ void dp_snmp_process(dp_snmp_t *e)
         s_timer_t t = s_heap_pop(e);
         dp_snmp_sess_t *s = e->slots[t.slot];
         s->due_ms = 0;
+        if (s->shared) {
+            if (!s->closing)
+                s_shared_timeout(s, now);
+            continue;
+        }
         s_lock(s);
         snmp_sess_timeout(s->sp);
         s_unlock(s);

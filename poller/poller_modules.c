@@ -463,9 +463,32 @@ void poller_port_rrd_values(const poller_port_t *p, double out[15])
     }
 }
 
-//  Appends one update; takes no ownership of values (copied). Returns 0 or -1.
-static int s_add(dp_msg_metrics_t *m, const char *host, rrdwriter_def_kind_t kind, const char *sub,
-                 uint64_t index, const double *values, dp_err_t *err)
+_Static_assert(S_KINDS <= DP_MSG_DSETS_MAX, "a dset per kind");
+
+//  The 1-based index of kind's DS list in m->dsets, adding it on first use (one copy of the
+//  definitions per message, however many updates name it). dsets has room for every kind.
+static int s_dset(dp_msg_metrics_t *m, rrdwriter_def_kind_t kind, int dset_of[S_KINDS])
+{
+    if (dset_of[kind])
+        return dset_of[kind];
+    int n = s_nds[kind];
+    dp_msg_dset_t *d = &m->dsets[m->n_dsets];
+    d->ds = calloc((size_t)n, sizeof *d->ds);
+    if (!d->ds)
+        abort();
+    for (int i = 0; i < n; i++)
+        if (!(d->ds[i] = strdup(s_ds[kind][i])))
+            abort();
+    d->n_ds = (size_t)n;
+    dset_of[kind] = (int)++m->n_dsets;
+    return dset_of[kind];
+}
+
+//  Appends one update naming its kind's dset; takes no ownership of values (copied).
+//  Returns 0 or -1.
+static int s_add(dp_msg_metrics_t *m, int dset_of[S_KINDS], const char *host,
+                 rrdwriter_def_kind_t kind, const char *sub, uint64_t index, const double *values,
+                 dp_err_t *err)
 {
     char path[S_PATH];
     if (rrdwriter_def_path(path, sizeof path, host, kind, sub, index, err) != 0)
@@ -473,15 +496,12 @@ static int s_add(dp_msg_metrics_t *m, const char *host, rrdwriter_def_kind_t kin
     dp_msg_rrd_update_t *u = &m->updates[m->n_updates];
     int n = s_nds[kind];
     u->rrd = strdup(path);
-    u->ds = calloc((size_t)n, sizeof *u->ds);
     u->values = malloc((size_t)n * sizeof *u->values);
-    if (!u->rrd || !u->ds || !u->values)
+    if (!u->rrd || !u->values)
         abort();
-    for (int i = 0; i < n; i++)
-        if (!(u->ds[i] = strdup(s_ds[kind][i])))
-            abort();
     memcpy(u->values, values, (size_t)n * sizeof *values);
-    u->n_ds = u->n_values = (size_t)n;
+    u->n_values = (size_t)n;
+    u->dset = s_dset(m, kind, dset_of);
     m->n_updates++;
     return 0;
 }
@@ -509,8 +529,10 @@ dp_msg_t *poller_metrics_build(const poller_poll_t *poll, const char *hostname, 
     m->job_id = job_id;
     m->ts = cycle_ts;
     m->updates = calloc(max, sizeof *m->updates);
-    if (!m->hostname || !m->updates)
+    m->dsets = calloc(S_KINDS, sizeof *m->dsets);
+    if (!m->hostname || !m->updates || !m->dsets)
         abort();
+    int dset_of[S_KINDS] = {0}; /* kind -> 1-based index in m->dsets */
     double v[RRDWRITER_DEF_DS_MAX];
     int rc = 0;
     for (int i = 0; rc == 0 && i < poll->nports && m->n_updates + 2 < max; i++) {
@@ -518,18 +540,19 @@ dp_msg_t *poller_metrics_build(const poller_poll_t *poll, const char *hostname, 
         if (p->port_id == 0)
             continue;
         poller_port_rrd_values(p, v);
-        rc = s_add(m, hostname, RRDWRITER_DEF_PORT, NULL, p->port_id, v, err);
+        rc = s_add(m, dset_of, hostname, RRDWRITER_DEF_PORT, NULL, p->port_id, v, err);
     }
     v[0] = took_s < 0 ? 0 : took_s;
     if (rc == 0)
-        rc = s_add(m, hostname, RRDWRITER_DEF_POLLER_PERF, NULL, 0, v, err);
+        rc = s_add(m, dset_of, hostname, RRDWRITER_DEF_POLLER_PERF, NULL, 0, v, err);
     if (rc == 0 && poll->have_uptime) {
         v[0] = poll->uptime_cs / 100.0;
-        rc = s_add(m, hostname, RRDWRITER_DEF_UPTIME, NULL, 0, v, err);
+        rc = s_add(m, dset_of, hostname, RRDWRITER_DEF_UPTIME, NULL, 0, v, err);
     }
     for (int i = 0; rc == 0 && i < poll->nprocs && m->n_updates < max; i++) {
         v[0] = poll->procs[i].load;
-        rc = s_add(m, hostname, RRDWRITER_DEF_PROCESSOR, "hr", poll->procs[i].index, v, err);
+        rc = s_add(m, dset_of, hostname, RRDWRITER_DEF_PROCESSOR, "hr", poll->procs[i].index, v,
+                   err);
     }
     for (int i = 0; rc == 0 && i < poll->nstor && m->n_updates < max; i++) {
         const poller_stor_t *s = &poll->stor[i];
@@ -539,10 +562,10 @@ dp_msg_t *poller_metrics_build(const poller_poll_t *poll, const char *hostname, 
         v[1] = (double)(s->size - s->used) * s->units;
         char sub[POLLER_NAME_MAX + 16];
         if (s_is_memory(s->type)) {
-            rc = s_add(m, hostname, RRDWRITER_DEF_MEMPOOL, "hrstorage", s->index, v, err);
+            rc = s_add(m, dset_of, hostname, RRDWRITER_DEF_MEMPOOL, "hrstorage", s->index, v, err);
         } else {
             snprintf(sub, sizeof sub, "hrstorage-%s", s->descr);
-            rc = s_add(m, hostname, RRDWRITER_DEF_STORAGE, sub, 0, v, err);
+            rc = s_add(m, dset_of, hostname, RRDWRITER_DEF_STORAGE, sub, 0, v, err);
         }
     }
     if (rc != 0) {

@@ -26,6 +26,7 @@
 #define S_TEXT_MAX       65536
 #define S_HIST_BASE      1.2
 #define S_DONE_MAX       S_BATCH_MAX
+#define S_PENDING_MAX    256 /* jobs claimed in one Redis round trip */
 
 typedef struct {
     poller_device_t row;
@@ -72,6 +73,8 @@ struct poller_worker {
     poller_item_t items[S_BATCH_MAX];
     int nbatch;
     int64_t batch_ms;
+    dp_msg_t *pending[S_PENDING_MAX]; /* jobs received this turn, not claimed yet */
+    int npending;
     poller_done_t done[S_DONE_MAX]; /* replies not yet sent to the main thread */
     int ndone;
     bool db_down;
@@ -580,14 +583,13 @@ static void s_flush(poller_worker_t *w)
 //  --------------------------------------------------------------------------
 //  Commands
 
-static void s_on_job(poller_worker_t *w, dp_msg_t *msg)
+//  A job whose claim was tried (rc 0: claim set).
+static void s_on_job(poller_worker_t *w, dp_msg_t *msg, int rc_claim, dp_claim_t claim, int64_t t0,
+                     int64_t claimed_wall_ms)
 {
     const dp_msg_job_t *job = &msg->job;
     dp_err_t err = {0};
-    dp_claim_t claim;
-    int64_t t0 = dp_time_mono_ms(), claimed_wall_ms = dp_time_wall_ms();
-    if (dp_claim_device(w->redis, "poll", job->device_id, job->cycle_ts, w->token,
-                        (int)w->cfg->job_timeout_ms, &claim, &err) != 0) {
+    if (rc_claim != 0) {
         s_reply(w, job, DP_MSG_STATUS_ERROR, "redis unavailable", NULL, 0);
         dp_msg_destroy(&msg);
         return;
@@ -626,6 +628,26 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg)
     s_enqueue(w, j);
 }
 
+//  Claims every job received in this turn in one pipelined Redis round trip, then starts them.
+static void s_claim_jobs(poller_worker_t *w)
+{
+    int n = w->npending;
+    if (n == 0)
+        return;
+    w->npending = 0;
+    dp_claim_req_t req[S_PENDING_MAX];
+    for (int i = 0; i < n; i++)
+        req[i] = (dp_claim_req_t){.device_id = w->pending[i]->job.device_id,
+                                  .cycle_ts = w->pending[i]->job.cycle_ts};
+    int64_t t0 = dp_time_mono_ms(), claimed_wall_ms = dp_time_wall_ms();
+    dp_err_t err = {0};
+    if (dp_claim_device_many(w->redis, "poll", req, n, w->token, (int)w->cfg->job_timeout_ms,
+                             &err) != 0)
+        dp_log_warn("claims failed", "worker=%d jobs=%d err=\"%s\"", w->id, n, err.text);
+    for (int i = 0; i < n; i++)
+        s_on_job(w, w->pending[i], req[i].rc, req[i].out, t0, claimed_wall_ms);
+}
+
 static void s_on_poll_cmd(poller_worker_t *w, const char *what)
 {
     dp_err_t err = {0};
@@ -652,7 +674,7 @@ static void s_on_pipe(poller_worker_t *w)
         zmsg_t *msg = zmsg_recv(w->pipe);
         if (!msg) {
             w->terminated = true;
-            return;
+            break;
         }
         cmd = zmsg_popstr(msg);
         if (!cmd || strcmp(cmd, "$TERM") == 0) {
@@ -663,8 +685,11 @@ static void s_on_pipe(poller_worker_t *w)
             if (f && zframe_size(f) == sizeof job)
                 memcpy(&job, zframe_data(f), sizeof job);
             zframe_destroy(&f);
-            if (job)
-                s_on_job(w, job);
+            if (job) {
+                w->pending[w->npending++] = job;
+                if (w->npending == S_PENDING_MAX)
+                    s_claim_jobs(w);
+            }
         } else if (strcmp(cmd, "CFG") == 0) {
             char *a = zmsg_popstr(msg), *b = zmsg_popstr(msg), *c = zmsg_popstr(msg);
             if (a && b && c) {
@@ -684,8 +709,9 @@ static void s_on_pipe(poller_worker_t *w)
         free(cmd);
         zmsg_destroy(&msg);
         if (w->terminated)
-            return;
+            break;
     }
+    s_claim_jobs(w);
 }
 
 static void s_publish(poller_worker_t *w)

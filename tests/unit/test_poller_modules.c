@@ -187,9 +187,13 @@ DP_TEST(poller_metrics_names_order_values)
     CHECK(mm->ts == 1700000100 && mm->device_id == 42 && mm->epoch == 3 && mm->job_id == 99);
     dp_msg_rrd_update_t *u = &mm->updates[0];
     CHECK_EQ_STR(u->rrd, "sw1.example.net/port-id11.rrd");
-    CHECK_EQ_INT(u->n_ds, 15);
-    CHECK_EQ_STR(u->ds[0], "INOCTETS:DERIVE:600:0:12500000000");
-    CHECK_EQ_STR(u->ds[14], "OUTMULTICASTPKTS:DERIVE:600:0:12500000000");
+    size_t nds = 0;
+    const char *const *ds = dp_msg_update_ds(mm, u, &nds);
+    CHECK(ds && nds == 15 && u->n_ds == 0);
+    CHECK_EQ_STR(ds[0], "INOCTETS:DERIVE:600:0:12500000000");
+    CHECK_EQ_STR(ds[14], "OUTMULTICASTPKTS:DERIVE:600:0:12500000000");
+    CHECK(mm->updates[1].dset == u->dset); /* ports share one DS list */
+    CHECK_EQ_INT(mm->n_dsets, 6); /* port, poller-perf, uptime, processor, mempool, storage */
     CHECK(u->values[0] == 123456789012.0);
     CHECK(isnan(u->values[1]));
     CHECK(u->values[6] == 15.0);  /* INNUCASTPKTS = multicast + broadcast */

@@ -1,4 +1,4 @@
-/*  main.c - dpsim: SNMP v1/v2c device simulator, many devices on one UDP port
+/*  main.c - dpsim: SNMP v1/v2c/v3 device simulator, many devices on one UDP port
     Each 127.x.y.z address is a device. Arguments -> world (profiles, faults) ->
     server threads -> signal loop (SIGHUP reloads the fault file, SIGUSR1 prints
     stats, SIGTERM/SIGINT stop cleanly). `dpsim expect` prints what a device
@@ -9,6 +9,7 @@
 #include "dp_time.h"
 #include "sim_counter.h"
 #include "sim_server.h"
+#include "sim_usm.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -27,6 +28,7 @@
 #define S_MAX_PROFILES     256
 #define S_TEXT_MAX         512
 #define S_MIN_MSG          484
+#define S_BOOTS_ORIGIN_S   1577836800LL /* 2020-01-01: default boots = seconds since */
 
 /* Command-line settings. */
 typedef struct {
@@ -46,6 +48,10 @@ typedef struct {
     long max_msg;                         /* --max-msg */
     long max_vbs;                         /* --max-vbs */
     const char *log_level;                /* --log-level */
+    const char *users[SIM_USM_USERS_MAX]; /* --v3-user specs */
+    int nusers;                           /* entries in users */
+    const char *engine_id;                /* --v3-engine-id */
+    long boots;                           /* --v3-boots, 0 = from the start time */
     /* expect */
     const char *device;   /* --device */
     const char *oid_text; /* --oid */
@@ -63,7 +69,7 @@ static void s_usage(FILE *out)
         "       dpsim expect [options] --device ADDR (--oid OID | --column NAME --index N)\n"
         "                    [--at UNIX_MS] [--rate]\n"
         "\n"
-        "SNMP v1/v2c simulator: GET, GETNEXT, GETBULK for many devices on one UDP port.\n"
+        "SNMP v1/v2c/v3 simulator: GET, GETNEXT, GETBULK for many devices on one UDP port.\n"
         "Each IPv4 destination address is a device (id = low 24 bits: x*65536+y*256+z).\n"
         "\n"
         "serve options:\n"
@@ -87,6 +93,16 @@ static void s_usage(FILE *out)
         "  --max-msg BYTES      largest reply (65507); GETBULK replies are truncated to fit\n"
         "  --max-vbs N          most varbinds per reply (4096)\n"
         "  --log-level L        error|warn|notice|info|debug (notice)\n"
+        "  --v3-user SPEC       SNMPv3 USM user NAME[:AUTH:AUTHPASS[:PRIV:PRIVPASS]], repeatable;\n"
+        "                       AUTH: MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512; PRIV: DES,\n"
+        "                       AES (128); passphrases >= 8 chars, no ':'. Without any user v3\n"
+        "                       requests are dropped. A user answers at its level; a lower\n"
+        "                       level gets authorizationError\n"
+        "  --v3-engine-id HEX   one engine id for all devices (default: each device its own,\n"
+        "                       80001f8801 + its IPv4 address, e.g. 80001f88017f000107)\n"
+        "  --v3-boots N         snmpEngineBoots (default: seconds since 2020-01-01 at start,\n"
+        "                       so restarts count up); +1 on a device after a reboot fault;\n"
+        "                       snmpEngineTime = seconds since the device's boot (sysUpTime)\n"
         "\n"
         "expect options: the serve options that shape values (--profile, --profile-map,\n"
         "  --snmprec-dir, --seed, --epoch, --fault, --fault-file) plus\n"
@@ -131,6 +147,9 @@ static int s_parse_args(int argc, char **argv, s_args_t *a)
         O_MAXMSG,
         O_MAXVBS,
         O_LOG,
+        O_V3USER,
+        O_V3ENGINE,
+        O_V3BOOTS,
         O_DEVICE,
         O_OID,
         O_COLUMN,
@@ -153,6 +172,9 @@ static int s_parse_args(int argc, char **argv, s_args_t *a)
                                          {"max-msg", 1, 0, O_MAXMSG},
                                          {"max-vbs", 1, 0, O_MAXVBS},
                                          {"log-level", 1, 0, O_LOG},
+                                         {"v3-user", 1, 0, O_V3USER},
+                                         {"v3-engine-id", 1, 0, O_V3ENGINE},
+                                         {"v3-boots", 1, 0, O_V3BOOTS},
                                          {"device", 1, 0, O_DEVICE},
                                          {"oid", 1, 0, O_OID},
                                          {"column", 1, 0, O_COLUMN},
@@ -217,6 +239,18 @@ static int s_parse_args(int argc, char **argv, s_args_t *a)
         case O_LOG:
             a->log_level = optarg;
             break;
+        case O_V3USER:
+            if (a->nusers >= SIM_USM_USERS_MAX)
+                return -1;
+            a->users[a->nusers++] = optarg;
+            break;
+        case O_V3ENGINE:
+            a->engine_id = optarg;
+            break;
+        case O_V3BOOTS:
+            if (s_parse_long(optarg, 1, 2147483646, &a->boots))
+                return -1;
+            break;
         case O_DEVICE:
             a->device = optarg;
             break;
@@ -264,6 +298,25 @@ fail:
     return NULL;
 }
 
+/* The v3 users, or NULL (err set on error, untouched when none are given). */
+static sim_usm_t *s_build_usm(const s_args_t *a, int64_t start_ms, dp_err_t *err)
+{
+    if (a->nusers == 0)
+        return NULL;
+    long boots = a->boots ? a->boots : (long)(start_ms / 1000 - S_BOOTS_ORIGIN_S);
+    sim_usm_t *u = sim_usm_new(boots);
+    for (int i = 0; i < a->nusers; i++) {
+        if (sim_usm_add_user(u, a->users[i], err) != 0)
+            goto fail;
+    }
+    if (a->engine_id && sim_usm_set_engine(u, a->engine_id, err) != 0)
+        goto fail;
+    return u;
+fail:
+    sim_usm_destroy(&u);
+    return NULL;
+}
+
 static sim_world_t *s_build_world(const s_args_t *a, dp_err_t *err)
 {
     sim_world_t *w = sim_world_new(a->seed, a->epoch_ms, dp_time_wall_ms());
@@ -283,6 +336,9 @@ static sim_world_t *s_build_world(const s_args_t *a, dp_err_t *err)
     if (!f)
         goto fail;
     sim_world_set_faults(w, &f);
+    w->usm = s_build_usm(a, w->start_ms, err);
+    if (a->nusers > 0 && !w->usm)
+        goto fail;
     return w;
 fail:
     sim_world_destroy(&w);
@@ -368,10 +424,23 @@ static int s_expect(const s_args_t *a)
     return rc;
 }
 
-static void s_log_stats(sim_server_t **servers, int n, int64_t since_mono)
+/* The usmStats counters as "usm_unknown_engine=N ..." (empty without v3). */
+static void s_usm_stats(const sim_world_t *w, char *out, size_t size)
+{
+    static const char *names[SIM_USM_STAT_COUNT] = {"unsupported_level", "not_in_time",
+                                                    "unknown_user",      "unknown_engine",
+                                                    "wrong_digest",      "decrypt"};
+    int used = 0;
+    out[0] = '\0';
+    for (int i = 0; w->usm && i < SIM_USM_STAT_COUNT && used < (int)size; i++)
+        used += snprintf(out + used, size - (size_t)used, " usm_%s=%" PRIu64, names[i],
+                         atomic_load(&w->usm->stats[i]));
+}
+
+static void s_log_stats(const sim_world_t *w, sim_server_t **servers, int n, int64_t since_mono)
 {
     uint64_t req = 0, rep = 0, vbs = 0, drops[SIM_DROP_COUNT] = {0};
-    uint64_t errors = 0, delayed = 0, malformed = 0, send_errors = 0;
+    uint64_t errors = 0, delayed = 0, malformed = 0, send_errors = 0, reports = 0;
     for (int i = 0; i < n; i++) {
         sim_stats_t *st = sim_server_stats(servers[i]);
         sim_stats_sum(st, &req, &rep, &vbs, drops);
@@ -379,9 +448,11 @@ static void s_log_stats(sim_server_t **servers, int n, int64_t since_mono)
         delayed += atomic_load(&st->delayed);
         malformed += atomic_load(&st->malformed);
         send_errors += atomic_load(&st->send_errors);
+        reports += atomic_load(&st->reports);
     }
     double secs = (double)(dp_time_mono_ms() - since_mono) / 1000.0;
-    char dropped[S_TEXT_MAX];
+    char dropped[S_TEXT_MAX], usm[S_TEXT_MAX];
+    s_usm_stats(w, usm, sizeof(usm));
     int used = 0;
     dropped[0] = '\0';
     for (int i = 1; i < SIM_DROP_COUNT && used < (int)sizeof(dropped); i++)
@@ -390,9 +461,9 @@ static void s_log_stats(sim_server_t **servers, int n, int64_t since_mono)
     dp_log_notice("stats",
                   "requests=%" PRIu64 " replies=%" PRIu64 " varbinds=%" PRIu64
                   " error_replies=%" PRIu64 " delayed=%" PRIu64 " malformed=%" PRIu64
-                  " send_errors=%" PRIu64 " uptime_s=%.1f pdus_per_s=%.0f %s",
+                  " send_errors=%" PRIu64 " uptime_s=%.1f pdus_per_s=%.0f %s reports=%" PRIu64 "%s",
                   req, rep, vbs, errors, delayed, malformed, send_errors, secs,
-                  secs > 0 ? (double)rep / secs : 0.0, dropped);
+                  secs > 0 ? (double)rep / secs : 0.0, dropped, reports, usm);
 }
 
 static void s_reload(const s_args_t *a, sim_world_t *w)
@@ -450,9 +521,9 @@ static int s_serve(const s_args_t *a)
         }
         port = sim_server_port(servers[i]);
     }
-    dp_log_notice("listening", "addr=%s port=%d threads=%d profiles=%zu faults=%zu",
+    dp_log_notice("listening", "addr=%s port=%d threads=%d profiles=%zu faults=%zu v3_users=%zu",
                   a->listen ? a->listen : "0.0.0.0", port, a->threads, w->nprofiles,
-                  sim_faults_count(sim_world_faults(w)));
+                  sim_faults_count(sim_world_faults(w)), w->usm ? w->usm->nusers : 0);
     int64_t start = dp_time_mono_ms();
     for (; started < a->threads; started++) {
         workers[started] = (s_worker_t){servers[started], &stop, 0};
@@ -466,14 +537,14 @@ static int s_serve(const s_args_t *a)
         if (sig == SIGHUP)
             s_reload(a, w);
         else if (sig == SIGUSR1)
-            s_log_stats(servers, a->threads, start);
+            s_log_stats(w, servers, a->threads, start);
         else if (sig == SIGTERM || sig == SIGINT)
             break;
     }
     atomic_store(&stop, true);
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].tid, NULL);
-    s_log_stats(servers, a->threads, start);
+    s_log_stats(w, servers, a->threads, start);
     dp_log_notice("stopped", "port=%d", port);
 out:
     for (int i = 0; i < a->threads; i++)

@@ -1,6 +1,7 @@
-/*  sim_pdu.c - answers one SNMP v1/v2c request datagram for the simulator
+/*  sim_pdu.c - answers one SNMP request datagram for the simulator (v3: sim_usm.c)
     SPDX-License-Identifier: MIT */
 #include "sim_pdu.h"
+#include "sim_usm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #define S_VB_BUF        65536
 #define S_VERSION_1     0
 #define S_VERSION_2C    1
+#define S_VERSION_3     3
 
 /* One request varbind. */
 typedef struct {
@@ -26,6 +28,7 @@ struct sim_pdu_ctx {
     s_reqvb_t vbs[SIM_REQ_VBS_MAX]; /* request varbinds */
     size_t nvbs;                    /* in use */
     u_char vbuf[S_VB_BUF];          /* encoded reply varbind list */
+    sim_usm_scratch_t *usm;         /* v3 scratch, made on first use */
 };
 
 /* The parsed request. */
@@ -104,22 +107,10 @@ static int s_put_entry(s_enc_t *enc, const s_view_t *v, const sim_entry_t *e)
     return s_put(enc, e->name, e->name_len, val.type, val.len, val.ptr);
 }
 
-static int s_parse_request(sim_pdu_ctx_t *ctx, const u_char *req, size_t req_len, s_req_t *r,
-                           u_char *community, size_t *clen)
+/* Parses the PDU TLV at p (at most len bytes) into r and ctx->vbs. */
+static int s_parse_pdu(sim_pdu_ctx_t *ctx, u_char *p, size_t len, s_req_t *r)
 {
     u_char type;
-    size_t len = req_len;
-    u_char *p = asn_parse_sequence((u_char *)req, &len, &type, S_SEQ, "message");
-    if (!p)
-        return SIM_DROP_PARSE;
-    p = asn_parse_int(p, &len, &type, &r->version, sizeof(long));
-    if (!p)
-        return SIM_DROP_PARSE;
-    if (r->version != S_VERSION_1 && r->version != S_VERSION_2C)
-        return SIM_DROP_VERSION;
-    p = asn_parse_string(p, &len, &type, community, clen);
-    if (!p)
-        return SIM_DROP_PARSE;
     size_t pdulen = len;
     p = asn_parse_header(p, &pdulen, &r->type);
     if (!p)
@@ -144,6 +135,25 @@ static int s_parse_request(sim_pdu_ctx_t *ctx, const u_char *req, size_t req_len
         ctx->nvbs++;
     }
     return SIM_DROP_NONE;
+}
+
+static int s_parse_request(sim_pdu_ctx_t *ctx, const u_char *req, size_t req_len, s_req_t *r,
+                           u_char *community, size_t *clen)
+{
+    u_char type;
+    size_t len = req_len;
+    u_char *p = asn_parse_sequence((u_char *)req, &len, &type, S_SEQ, "message");
+    if (!p)
+        return SIM_DROP_PARSE;
+    p = asn_parse_int(p, &len, &type, &r->version, sizeof(long));
+    if (!p)
+        return SIM_DROP_PARSE;
+    if (r->version != S_VERSION_1 && r->version != S_VERSION_2C)
+        return SIM_DROP_VERSION;
+    p = asn_parse_string(p, &len, &type, community, clen);
+    if (!p)
+        return SIM_DROP_PARSE;
+    return s_parse_pdu(ctx, p, len, r);
 }
 
 /* Echoes the request varbinds with NULL values (v1 errors, SET). */
@@ -322,8 +332,45 @@ void sim_pdu_ctx_destroy(sim_pdu_ctx_t **p)
 {
     if (!p || !*p)
         return;
+    sim_usm_scratch_destroy(&(*p)->usm);
     free(*p);
     *p = NULL;
+}
+
+/* Runs the parsed request r for device dst with room bytes for the varbinds;
+   fills enc (over ctx->vbuf), *status and *index. Returns a drop reason. */
+static int s_run(sim_pdu_ctx_t *ctx, sim_world_t *w, uint32_t dst, const s_req_t *r, int64_t now_ms,
+                 size_t room, long deny, s_enc_t *enc, sim_answer_t *ans)
+{
+    bool v1 = r->version == S_VERSION_1;
+    if (!(r->type == SNMP_MSG_GET || r->type == SNMP_MSG_GETNEXT || r->type == SNMP_MSG_SET ||
+          (r->type == SNMP_MSG_GETBULK && !v1)))
+        return SIM_DROP_PDU;
+    s_view_t v = {.v1 = v1, .now_ms = now_ms};
+    if (!(v.prof = sim_world_device(w, dst, now_ms, &v.dev, &v.fv)))
+        return SIM_DROP_DEVICE;
+    if (v.fv.flags & SIM_FAULT_TIMEOUT)
+        return SIM_DROP_TIMEOUT;
+    *enc = (s_enc_t){ctx->vbuf, room, 0, (unsigned)w->max_vbs};
+    if (enc->left > sizeof(ctx->vbuf))
+        enc->left = sizeof(ctx->vbuf);
+    long index = 0;
+    long status = deny ? deny : s_dispatch(ctx, &v, r, enc, &index);
+    if (status != SNMP_ERR_NOERROR) {
+        *enc =
+            (s_enc_t){ctx->vbuf, enc->left + (size_t)(enc->p - ctx->vbuf), 0, (unsigned)w->max_vbs};
+        if (status != SNMP_ERR_TOOBIG)
+            s_echo(ctx, enc);
+        else
+            index = 0;
+    }
+    ans->nvbs = enc->n;
+    ans->error_status = status;
+    ans->error_index = index;
+    if (v.fv.flags & SIM_FAULT_SLOW)
+        ans->delay_ms = v.fv.slow_ms;
+    ans->malformed = (v.fv.flags & SIM_FAULT_MALFORMED) != 0;
+    return SIM_DROP_NONE;
 }
 
 //  --------------------------------------------------------------------------
@@ -336,49 +383,104 @@ size_t sim_pdu_answer(sim_pdu_ctx_t *ctx, sim_world_t *w, uint32_t dst, const u_
     u_char community[S_COMMUNITY_BUF];
     size_t clen = sizeof(community);
     int drop = s_parse_request(ctx, req, req_len, &r, community, &clen);
+    if (drop == SIM_DROP_VERSION && r.version == S_VERSION_3 && w->usm)
+        return sim_usm_answer(ctx, w, dst, req, req_len, out, out_cap, now_ms, ans);
     if (drop == SIM_DROP_NONE &&
         (clen != w->community_len || memcmp(community, w->community, clen) != 0))
         drop = SIM_DROP_COMMUNITY;
-    bool v1 = r.version == S_VERSION_1;
-    if (drop == SIM_DROP_NONE && !(r.type == SNMP_MSG_GET || r.type == SNMP_MSG_GETNEXT ||
-                                   r.type == SNMP_MSG_SET || (r.type == SNMP_MSG_GETBULK && !v1)))
-        drop = SIM_DROP_PDU;
-    s_view_t v = {.v1 = v1, .now_ms = now_ms};
-    if (drop == SIM_DROP_NONE && !(v.prof = sim_world_device(w, dst, now_ms, &v.dev, &v.fv)))
-        drop = SIM_DROP_DEVICE;
-    if (drop == SIM_DROP_NONE && (v.fv.flags & SIM_FAULT_TIMEOUT))
-        drop = SIM_DROP_TIMEOUT;
+    size_t cap = out_cap < w->max_msg ? out_cap : w->max_msg;
+    /* room for the headers: 3 sequences, version, community and 3 ints */
+    size_t overhead = 3 * S_SEQ_HDR + 3 + 4 + w->community_len + 3 * 10;
+    s_enc_t enc;
+    if (drop == SIM_DROP_NONE)
+        drop = s_run(ctx, w, dst, &r, now_ms, cap > overhead ? cap - overhead : 0, 0, &enc, ans);
     if (drop != SIM_DROP_NONE) {
         ans->drop = (sim_drop_t)drop;
         return 0;
     }
-    size_t cap = out_cap < w->max_msg ? out_cap : w->max_msg;
-    /* room for the headers: 3 sequences, version, community and 3 ints */
-    size_t overhead = 3 * S_SEQ_HDR + 3 + 4 + w->community_len + 3 * 10;
-    s_enc_t enc = {ctx->vbuf, cap > overhead ? cap - overhead : 0, 0, (unsigned)w->max_vbs};
-    if (enc.left > sizeof(ctx->vbuf))
-        enc.left = sizeof(ctx->vbuf);
-    long index = 0;
-    long status = s_dispatch(ctx, &v, &r, &enc, &index);
-    if (status != SNMP_ERR_NOERROR) {
-        enc = (s_enc_t){ctx->vbuf, enc.left + (size_t)(enc.p - ctx->vbuf), 0, (unsigned)w->max_vbs};
-        if (status != SNMP_ERR_TOOBIG)
-            s_echo(ctx, &enc);
-        else
-            index = 0;
-    }
-    size_t n = s_wrap(&r, w, ctx->vbuf, (size_t)(enc.p - ctx->vbuf), status, index, out, cap);
-    ans->nvbs = enc.n;
-    ans->error_status = status;
-    if (v.fv.flags & SIM_FAULT_SLOW)
-        ans->delay_ms = v.fv.slow_ms;
-    if ((v.fv.flags & SIM_FAULT_MALFORMED) && n > 8) {
-        /* claim a longer message than sent and cut the varbinds short */
-        out[2] = 0xff;
-        n = n / 2;
-        ans->malformed = true;
+    size_t n = s_wrap(&r, w, ctx->vbuf, (size_t)(enc.p - ctx->vbuf), ans->error_status,
+                      ans->error_index, out, cap);
+    if (ans->malformed) {
+        size_t m = sim_pdu_corrupt(out, n);
+        ans->malformed = m != n;
+        n = m;
     }
     if (n == 0)
         ans->drop = SIM_DROP_PARSE;
     return n;
+}
+
+//  --------------------------------------------------------------------------
+size_t sim_pdu_answer_pdu(sim_pdu_ctx_t *ctx, sim_world_t *w, uint32_t dst, const u_char *pdu,
+                          size_t pdu_len, long deny_status, u_char *out, size_t cap, int64_t now_ms,
+                          sim_answer_t *ans)
+{
+    s_req_t r = {.version = S_VERSION_2C};
+    int drop = s_parse_pdu(ctx, (u_char *)pdu, pdu_len, &r);
+    size_t overhead = 2 * S_SEQ_HDR + 3 * 10;
+    s_enc_t enc;
+    if (drop == SIM_DROP_NONE)
+        drop = s_run(ctx, w, dst, &r, now_ms, cap > overhead ? cap - overhead : 0, deny_status,
+                     &enc, ans);
+    if (drop != SIM_DROP_NONE) {
+        ans->drop = (sim_drop_t)drop;
+        return 0;
+    }
+    size_t n = sim_pdu_build(SNMP_MSG_RESPONSE, r.reqid, ans->error_status, ans->error_index,
+                             ctx->vbuf, (size_t)(enc.p - ctx->vbuf), out, cap);
+    if (n == 0)
+        ans->drop = SIM_DROP_PARSE;
+    return n;
+}
+
+//  --------------------------------------------------------------------------
+size_t sim_pdu_build(u_char type, long reqid, long errstat, long errindex, const u_char *vbs,
+                     size_t vblen, u_char *out, size_t cap)
+{
+    u_char ints[S_INT_BUF];
+    size_t il = sizeof(ints);
+    u_char *q = asn_build_int(ints, &il, ASN_INTEGER, &reqid, sizeof(long));
+    q = q ? asn_build_int(q, &il, ASN_INTEGER, &errstat, sizeof(long)) : NULL;
+    q = q ? asn_build_int(q, &il, ASN_INTEGER, &errindex, sizeof(long)) : NULL;
+    if (!q)
+        return 0;
+    size_t intlen = (size_t)(q - ints);
+    size_t pdulen = intlen + S_SEQ_HDR + vblen;
+    if (S_SEQ_HDR + pdulen > cap)
+        return 0;
+    size_t left = cap;
+    u_char *p = asn_build_sequence(out, &left, type, pdulen);
+    memcpy(p, ints, intlen);
+    p += intlen;
+    left -= intlen;
+    p = asn_build_sequence(p, &left, S_SEQ, vblen);
+    memmove(p, vbs, vblen);
+    return S_SEQ_HDR + pdulen;
+}
+
+//  --------------------------------------------------------------------------
+long sim_pdu_reqid(const u_char *pdu, size_t len)
+{
+    u_char type;
+    long reqid = 0;
+    u_char *p = asn_parse_header((u_char *)pdu, &len, &type);
+    if (!p || !asn_parse_int(p, &len, &type, &reqid, sizeof(long)))
+        return 0;
+    return reqid;
+}
+
+//  --------------------------------------------------------------------------
+size_t sim_pdu_corrupt(u_char *out, size_t len)
+{
+    if (len <= 8)
+        return len;
+    /* claim a longer message than sent and cut the varbinds short */
+    out[2] = 0xff;
+    return len / 2;
+}
+
+//  --------------------------------------------------------------------------
+sim_usm_scratch_t **sim_pdu_ctx_usm(sim_pdu_ctx_t *ctx)
+{
+    return &ctx->usm;
 }

@@ -47,7 +47,7 @@ struct sim_server {
 };
 
 static const char *s_drop_names[SIM_DROP_COUNT] = {"none",   "parse",   "version", "community",
-                                                   "device", "timeout", "pdu"};
+                                                   "device", "timeout", "pdu",     "usm"};
 
 static void s_heap_swap(s_slow_t *a, s_slow_t *b)
 {
@@ -179,7 +179,7 @@ static void s_arm_in(sim_server_t *s)
 static int s_handle(sim_server_t *s, int n, int64_t now_ms, int64_t mono)
 {
     int k = 0;
-    uint64_t vbs = 0, errors = 0, delayed = 0, malformed = 0;
+    uint64_t vbs = 0, errors = 0, delayed = 0, malformed = 0, reports = 0;
     for (int i = 0; i < n; i++) {
         struct msghdr *h = &s->msg_in[i].msg_hdr;
         uint32_t dst = s_dst_of(h);
@@ -198,6 +198,7 @@ static int s_handle(sim_server_t *s, int n, int64_t now_ms, int64_t mono)
         vbs += ans.nvbs;
         errors += ans.error_status != 0;
         malformed += ans.malformed;
+        reports += ans.report;
         if (ans.delay_ms > 0) {
             if (s->nslow >= S_SLOW_MAX)
                 continue;
@@ -216,6 +217,8 @@ static int s_handle(sim_server_t *s, int n, int64_t now_ms, int64_t mono)
     atomic_fetch_add_explicit(&s->stats.errors, errors, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.delayed, delayed, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.malformed, malformed, memory_order_relaxed);
+    if (reports)
+        atomic_fetch_add_explicit(&s->stats.reports, reports, memory_order_relaxed);
     return k;
 }
 

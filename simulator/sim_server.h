@@ -22,6 +22,7 @@ typedef struct {
     _Atomic uint64_t malformed;             /* replies corrupted on purpose */
     _Atomic uint64_t errors;                /* replies with error-status != 0 */
     _Atomic uint64_t send_errors;           /* sendmmsg failures */
+    _Atomic uint64_t reports;               /* v3 Reports sent (discovery, USM errors) */
     _Atomic uint64_t drops[SIM_DROP_COUNT]; /* requests not answered, by reason */
 } sim_stats_t;
 

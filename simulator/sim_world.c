@@ -4,6 +4,7 @@
 #include "sim_counter.h"
 #include "sim_snmprec.h"
 #include "sim_synth.h"
+#include "sim_usm.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -83,6 +84,7 @@ void sim_world_destroy(sim_world_t **p)
     sim_faults_destroy(&f);
     for (size_t i = 0; i < w->nretired; i++)
         sim_faults_destroy(&w->retired[i]);
+    sim_usm_destroy(&w->usm);
     free(w->retired);
     free(w);
     *p = NULL;

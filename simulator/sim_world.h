@@ -36,6 +36,7 @@ typedef struct {
     _Atomic(sim_faults_t *) faults;    /* current fault set (owned) */
     sim_faults_t **retired;            /* replaced fault sets (owned) */
     size_t nretired;                   /* entries in retired */
+    struct sim_usm *usm;               /* SNMPv3 users (owned); NULL: v3 not answered */
 } sim_world_t;
 
 /* New world with the community "public" and no profiles; caller owns it. */

@@ -310,6 +310,7 @@ void dp_db_destroy(dp_db_t **p)
         free(s->sql);
         free(s->pbind);
         free(s->pval);
+        dp_db_bulk_free(s->bulk);
         free(s);
     }
     free(db->o.host);
@@ -412,6 +413,7 @@ void dp_db_stmt_destroy(dp_db_stmt_t **p)
     free(s->sql);
     free(s->pbind);
     free(s->pval);
+    dp_db_bulk_free(s->bulk);
     free(s);
 }
 

@@ -139,4 +139,52 @@ int dp_db_rollback(dp_db_t *db, dp_err_t *err);
    values into sql). Not retried. Returns 0 or -1 with err. */
 int dp_db_exec_sql(dp_db_t *db, const char *sql, dp_err_t *err);
 
+/* ---- bulk (array) execution ----
+   One prepared INSERT/UPDATE/DELETE run for many rows in one round trip (Connector/C array
+   binding, COM_STMT_BULK_EXECUTE): the SQL text is parsed once at prepare, never per row. Rows
+   are added one at a time with typed values in '?' order; strings are copied. Usage:
+     dp_db_bulk_t *b = dp_db_bulk_new(db, "INSERT INTO t (a, b) VALUES (?, ?)", "us", 0, err);
+     for (...) { dp_db_bulk_row(b); dp_db_bulk_uint(b, id); dp_db_bulk_str(b, name); }
+     if (dp_db_bulk_exec(b, err) != 0) ...
+   A value of the wrong type for its column, too many or too few values in a row are reported
+   by the next dp_db_bulk_exec (DP_ERR_INTERNAL). Needs MariaDB >= 10.2. */
+typedef struct dp_db_bulk dp_db_bulk_t;
+
+/* Prepares sql like dp_db_prepare_flags (registered, re-prepared after a reconnect; flags 0 or
+   DP_DB_IDEMPOTENT) with one column type per '?' from "iudbst" (as dp_db_exec). Returns the
+   handle, owned by db (freed by dp_db_destroy, or earlier by dp_db_bulk_destroy), or NULL with
+   err (bad SQL, types not matching the '?' count: DP_ERR_INTERNAL, or a connect error). */
+dp_db_bulk_t *dp_db_bulk_new(dp_db_t *db, const char *sql, const char *types, int flags,
+                             dp_err_t *err);
+
+/* Frees a bulk handle and its statement. NULL-safe; sets *p to NULL. */
+void dp_db_bulk_destroy(dp_db_bulk_t **p);
+
+/* Starts a new row; its values follow in '?' order. */
+void dp_db_bulk_row(dp_db_bulk_t *b);
+
+/* The next value of the current row: 'i', 'u', 'd', 'b' (any int, stored as 0/1),
+   's' (copied; NULL -> SQL NULL), 't' (wall ms as DATETIME(3) UTC; negative -> SQL NULL);
+   dp_db_bulk_null for any column. */
+void dp_db_bulk_int(dp_db_bulk_t *b, int64_t v);
+void dp_db_bulk_uint(dp_db_bulk_t *b, uint64_t v);
+void dp_db_bulk_double(dp_db_bulk_t *b, double v);
+void dp_db_bulk_bool(dp_db_bulk_t *b, int v);
+void dp_db_bulk_str(dp_db_bulk_t *b, const char *v);
+void dp_db_bulk_time_ms(dp_db_bulk_t *b, int64_t wall_ms);
+void dp_db_bulk_null(dp_db_bulk_t *b);
+
+/* Rows added since the last dp_db_bulk_exec. */
+int dp_db_bulk_rows(const dp_db_bulk_t *b);
+
+/* Executes every added row in one round trip, then forgets the rows (also on failure). No rows:
+   nothing is sent, returns 0. Reconnect, re-prepare and the single retry are as dp_db_exec
+   (idempotent handles outside a transaction only). Returns 0 or -1 with err naming the
+   statement and the row count: DP_ERR_DB, DP_ERR_UNREACHABLE, DP_ERR_INTERNAL (bad rows). */
+int dp_db_bulk_exec(dp_db_bulk_t *b, dp_err_t *err);
+
+/* Rows affected by the last dp_db_bulk_exec, summed over its rows (CLIENT_FOUND_ROWS as in
+   dp_db_affected; an upsert's update counts 2 when it changes the row); -1 after an error. */
+int64_t dp_db_bulk_affected(const dp_db_bulk_t *b);
+
 #endif

@@ -49,21 +49,22 @@ typedef struct {
 } dp_db_col_t;
 
 struct dp_db_stmt {
-    dp_db_t *db;         /* owner */
-    char *sql;           /* text, kept for re-preparing */
-    int flags;           /* DP_DB_IDEMPOTENT */
-    bool shared;         /* from dp_db_cached; not destroyable by callers */
-    MYSQL_STMT *h;       /* prepared handle, NULL while disconnected */
-    unsigned nparams;    /* '?' count */
-    MYSQL_BIND *pbind;   /* parameter binds */
-    dp_db_param_t *pval; /* parameter storage */
-    int ncols;           /* columns of the current result */
-    MYSQL_BIND *rbind;   /* result binds */
-    dp_db_col_t *cols;   /* result storage */
-    bool has_rows;       /* a stored result is open */
-    int64_t affected;    /* last affected rows */
-    uint64_t insert_id;  /* last insert id */
-    dp_db_stmt_t *next;  /* registry list */
+    dp_db_t *db;             /* owner */
+    char *sql;               /* text, kept for re-preparing */
+    int flags;               /* DP_DB_IDEMPOTENT */
+    bool shared;             /* from dp_db_cached; not destroyable by callers */
+    MYSQL_STMT *h;           /* prepared handle, NULL while disconnected */
+    unsigned nparams;        /* '?' count */
+    MYSQL_BIND *pbind;       /* parameter binds */
+    dp_db_param_t *pval;     /* parameter storage */
+    int ncols;               /* columns of the current result */
+    MYSQL_BIND *rbind;       /* result binds */
+    dp_db_col_t *cols;       /* result storage */
+    bool has_rows;           /* a stored result is open */
+    int64_t affected;        /* last affected rows */
+    uint64_t insert_id;      /* last insert id */
+    struct dp_db_bulk *bulk; /* dp_db_bulk_new's rows (dp_db_bulk.c), freed with s */
+    dp_db_stmt_t *next;      /* registry list */
 };
 
 struct dp_db {
@@ -100,5 +101,20 @@ int dp_db_stmt_fail(dp_db_stmt_t *s, dp_err_t *err, const char *what);
 
 /* Frees the buffered result and the result binds of s (the statement stays prepared). */
 void dp_db_free_result(dp_db_stmt_t *s);
+
+/* One execution attempt on the live connection (prepares s->h first when needed); 0 or -1
+   with err via dp_db_stmt_fail. */
+typedef int dp_db_once_fn(dp_db_stmt_t *s, dp_err_t *err, void *arg);
+
+/* Runs once() with the reconnect and retry policy of dp_db.h: connects when needed; after a
+   lost connection retries once when s is idempotent, no transaction is open and the call spent
+   at most one connect. Returns 0 or -1 with err. */
+int dp_db_run(dp_db_stmt_t *s, dp_err_t *err, dp_db_once_fn *once, void *arg);
+
+/* Wall ms to a MYSQL_TIME (UTC, millisecond precision). */
+void dp_db_time_from_ms(int64_t ms, MYSQL_TIME *t);
+
+/* Frees the rows of a bulk statement (dp_db_bulk.c); called when its statement is freed. */
+void dp_db_bulk_free(struct dp_db_bulk *b);
 
 #endif

@@ -27,7 +27,7 @@ void dp_db_free_result(dp_db_stmt_t *s)
     s->ncols = 0;
 }
 
-static void s_time_from_ms(int64_t ms, MYSQL_TIME *t)
+void dp_db_time_from_ms(int64_t ms, MYSQL_TIME *t)
 {
     time_t sec = (time_t)(ms / 1000);
     struct tm tm;
@@ -94,7 +94,7 @@ static int s_load_params(dp_db_stmt_t *s, dp_err_t *err, const char *types, va_l
             if (ms < 0)
                 p->is_null = 1;
             else
-                s_time_from_ms(ms, &p->v.t);
+                dp_db_time_from_ms(ms, &p->v.t);
             b->buffer_type = MYSQL_TYPE_DATETIME;
             break;
         }
@@ -193,8 +193,9 @@ static int s_bind_result(dp_db_stmt_t *s, dp_err_t *err)
     return 0;
 }
 
-static int s_execute_once(dp_db_stmt_t *s, dp_err_t *err, bool rows)
+static int s_execute_once(dp_db_stmt_t *s, dp_err_t *err, void *arg)
 {
+    bool rows = *(const bool *)arg;
     if (!s->h && dp_db_prepare_handle(s, err) != 0)
         return -1;
     if (s->nparams && mysql_stmt_bind_param(s->h, s->pbind) != 0)
@@ -210,20 +211,14 @@ static int s_execute_once(dp_db_stmt_t *s, dp_err_t *err, bool rows)
     return 0;
 }
 
-//  Runs the statement; on a lost connection reconnects and retries once when allowed.
-static int s_run(dp_db_stmt_t *s, dp_err_t *err, bool rows, const char *types, va_list ap)
+int dp_db_run(dp_db_stmt_t *s, dp_err_t *err, dp_db_once_fn *once, void *arg)
 {
     dp_db_t *db = s->db;
-    dp_db_free_result(s);
-    s->affected = -1;
-    s->insert_id = 0;
-    if (s_load_params(s, err, types, ap) != 0)
-        return -1;
     uint64_t opens = db->opens;
     for (int attempt = 0;; attempt++) {
         if (dp_db_ensure(db, err) != 0)
             return -1;
-        if (s_execute_once(s, err, rows) == 0) {
+        if (once(s, err, arg) == 0) {
             db->last_errno = 0;
             return 0;
         }
@@ -240,6 +235,17 @@ static int s_run(dp_db_stmt_t *s, dp_err_t *err, bool rows, const char *types, v
                               detail);
         }
     }
+}
+
+//  Runs the statement; on a lost connection reconnects and retries once when allowed.
+static int s_run(dp_db_stmt_t *s, dp_err_t *err, bool rows, const char *types, va_list ap)
+{
+    dp_db_free_result(s);
+    s->affected = -1;
+    s->insert_id = 0;
+    if (s_load_params(s, err, types, ap) != 0)
+        return -1;
+    return dp_db_run(s, err, s_execute_once, &rows);
 }
 
 //  --------------------------------------------------------------------------

@@ -1,51 +1,23 @@
 /*  poller_db.c - device rows in, batched poll results out (see poller_db.h)
     SPDX-License-Identifier: MIT */
 #include "poller_db.h"
-#include "poller_dbcache.h"
-#include "dp_ifmib.h"
+#include "poller_db_priv.h"
 #include "dp_conn.h"
 #include "dp_db.h"
+#include "dp_device.h"
+#include "dp_ifmib.h"
 #include "dp_log.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define S_SQL_MAX    8192
-#define S_ROWS_CHUNK 2000 /* port rows per upsert statement */
+#define S_ROWS_CHUNK 2000 /* port rows per bulk upsert (about 1 MB) */
 
-/* A growing text buffer. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-} s_buf_t;
-
-/* Previous device state read for one item. */
-typedef struct {
-    bool found;
-    bool have_uptime;
-    uint64_t uptime_s;
-    int64_t last_polled_ms; /* -1 unknown */
-    uint64_t epoch;         /* poll_epoch */
-    bool sysname_same;      /* stored sysName equals the polled one */
-} s_prevdev_t;
-
-struct poller_db {
-    dp_db_t *db;
-    char upsert_head[S_SQL_MAX], upsert_tail[S_SQL_MAX];
-    s_buf_t json;
-    int *order; /* item indices sorted by device_id */
-    s_prevdev_t *prevdev;
-    poller_prev_t *prev; /* per port of every item, item offsets in prev_off */
-    int *prev_off;
-    bool *hit; /* per item: port ids and previous samples came from the cache */
-    size_t cap_items, cap_prev;
-    poller_dbcache_t *cache;
-};
+typedef poller_db_buf_t s_buf_t;
 
 /* Locks the batch's device rows for the transaction (the epoch fence is decided on them). */
 static const char *s_sql_devices_prev =
@@ -57,34 +29,7 @@ static const char *s_sql_ports_prev =
     " ifInUnknownProtos, ifInMulticastPkts, ifOutMulticastPkts, ifInBroadcastPkts,"
     " ifOutBroadcastPkts FROM ports WHERE device_id IN"
     " (SELECT c0 FROM JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$')) j)";
-static const char *s_sql_ports_new =
-    "INSERT IGNORE INTO ports (device_id, ifIndex) SELECT c0, c1 FROM JSON_TABLE(?, '$[*]'"
-    " COLUMNS(c0 BIGINT UNSIGNED PATH '$[0]', c1 INT UNSIGNED PATH '$[1]')) j";
-/* Every row exists (locked above); hostname '' only satisfies NOT NULL for the parser. */
-static const char *s_sql_dev_head =
-    "INSERT INTO devices (device_id, hostname, status, status_reason, last_polled,"
-    " last_polled_timetaken, uptime, poll_epoch) VALUES ";
-static const char *s_sql_dev_tail =
-    " ON DUPLICATE KEY UPDATE status = VALUES(status), status_reason = VALUES(status_reason),"
-    " last_polled = IF(VALUES(status) = 1, VALUES(last_polled), last_polled),"
-    " last_polled_timetaken = IF(VALUES(status) = 1, VALUES(last_polled_timetaken),"
-    " last_polled_timetaken), uptime = IF(VALUES(status) = 1, VALUES(uptime), uptime),"
-    " poll_epoch = VALUES(poll_epoch)";
-static const char *s_sql_sysname = "UPDATE devices SET sysName = ? WHERE device_id = ?";
-static const char *s_sql_procs_head =
-    "INSERT INTO processors (device_id, hrDeviceIndex, processor_index, processor_type,"
-    " processor_descr, processor_usage, updated_at, deleted) VALUES ";
-static const char *s_sql_procs_tail =
-    " ON DUPLICATE KEY UPDATE processor_usage = VALUES(processor_usage),"
-    " updated_at = VALUES(updated_at), deleted = 0";
-static const char *s_sql_storage_head =
-    "INSERT INTO storage (device_id, storage_mib, storage_index, storage_type, storage_units,"
-    " storage_size, storage_used, storage_free, storage_perc, updated_at, deleted) VALUES ";
-static const char *s_sql_storage_tail =
-    " ON DUPLICATE KEY UPDATE storage_type = VALUES(storage_type),"
-    " storage_units = VALUES(storage_units), storage_size = VALUES(storage_size),"
-    " storage_used = VALUES(storage_used), storage_free = VALUES(storage_free),"
-    " storage_perc = VALUES(storage_perc), updated_at = VALUES(updated_at), deleted = 0";
+static const char *s_sql_ports_new = "INSERT IGNORE INTO ports (device_id, ifIndex) VALUES (?, ?)";
 /* Text the device sent goes only through these prepared statements (one JSON parameter). */
 static const char *s_sql_port_names =
     "UPDATE ports p JOIN JSON_TABLE(?, '$[*]' COLUMNS(c0 INT UNSIGNED PATH '$[0]', c1"
@@ -92,11 +37,6 @@ static const char *s_sql_port_names =
     " VARCHAR(64) PATH '$[4]')) j ON p.port_id = j.c0 SET p.ifName = COALESCE(j.c1, p.ifName),"
     " p.ifDescr = COALESCE(j.c2, p.ifDescr), p.ifAlias = COALESCE(j.c3, p.ifAlias),"
     " p.ifType = COALESCE(j.c4, p.ifType)";
-static const char *s_sql_storage_names =
-    "UPDATE storage s JOIN JSON_TABLE(?, '$[*]' COLUMNS(c0 BIGINT UNSIGNED PATH '$[0]', c1 INT"
-    " UNSIGNED PATH '$[1]', c2 VARCHAR(255) PATH '$[2]')) j ON s.device_id = j.c0 AND"
-    " s.storage_mib = 'hrstorage' AND s.storage_index = j.c1 SET s.storage_descr = j.c2";
-
 //  --------------------------------------------------------------------------
 //  Text helpers
 
@@ -191,6 +131,25 @@ int poller_db_json_str(char **buf, size_t *len, size_t *cap, const char *s)
     return 0;
 }
 
+char *poller_db_utf8(char *out, size_t size, const char *s)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int k = s_utf8_len(p);
+        size_t n = k > 0 ? (size_t)k : 1;
+        if (o + n >= size)
+            break;
+        if (k == 0)
+            out[o] = '?';
+        else
+            memcpy(out + o, p, n);
+        o += n;
+        p += n;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static void s_json_str(s_buf_t *b, const char *s)
 {
     if (!s) {
@@ -213,13 +172,15 @@ void poller_db_time_text(int64_t wall_ms, char *out, size_t size)
 //  --------------------------------------------------------------------------
 //  Setup
 
-//  The hot per-poll port upsert: "INSERT INTO ports (cols) VALUES " + rows + this suffix.
+//  The hot per-poll port upsert, one '?' per column (types in db->ports_types).
 static void s_build_upsert(poller_db_t *db)
 {
-    s_buf_t cols = {0}, upd = {0};
+    s_buf_t cols = {0}, upd = {0}, sql = {0};
+    char types[3 * POLLER_CTR_COUNT + 16];
     static const char *const head[] = {"port_id", "device_id",     "ifIndex",
                                        "ifSpeed", "ifAdminStatus", "ifOperStatus",
                                        "ifHC",    "poll_time",     "poll_period"};
+    int nt = snprintf(types, sizeof types, "uuuussutd");
     for (int i = 0; i < 9; i++)
         s_printf(&cols, "%s%s", i ? "," : "", head[i]);
     for (int c = 0; c < POLLER_CTR_COUNT; c++) {
@@ -230,16 +191,20 @@ static void s_build_upsert(poller_db_t *db)
             s_printf(&upd,
                      "%s_prev=%s,%s=VALUES(%s),%s_delta=VALUES(%s_delta),%s_rate=VALUES(%s_rate),",
                      n, n, n, n, n, n, n, n);
+            nt += snprintf(types + nt, sizeof types - (size_t)nt, "uud");
         } else {
             s_printf(&cols, ",%s,%s_rate", n, n);
             s_printf(&upd, "%s=VALUES(%s),%s_rate=VALUES(%s_rate),", n, n, n, n);
+            nt += snprintf(types + nt, sizeof types - (size_t)nt, "ud");
         }
     }
     if (upd.len > 0) /* the last assignment's comma */
         upd.p[--upd.len] = '\0';
-    snprintf(db->upsert_head, sizeof db->upsert_head, "INSERT INTO ports (%s) VALUES ", cols.p);
-    snprintf(db->upsert_tail, sizeof db->upsert_tail,
-             " ON DUPLICATE KEY UPDATE"
+    s_printf(&sql, "INSERT INTO ports (%s) VALUES (", cols.p);
+    for (int i = 0; i < nt; i++)
+        s_printf(&sql, "%s?", i ? "," : "");
+    s_printf(&sql,
+             ") ON DUPLICATE KEY UPDATE"
              " ifSpeed_prev=IF(ifSpeed<=>VALUES(ifSpeed),ifSpeed_prev,ifSpeed),"
              "ifSpeed=VALUES(ifSpeed),ifAdminStatus_prev=IF(ifAdminStatus<=>VALUES(ifAdminStatus),"
              "ifAdminStatus_prev,ifAdminStatus),ifAdminStatus=VALUES(ifAdminStatus),"
@@ -248,8 +213,18 @@ static void s_build_upsert(poller_db_t *db)
              "poll_prev=poll_time,poll_time=VALUES(poll_time),"
              "poll_period=VALUES(poll_period),%s",
              upd.p);
+    db->ports_sql = sql.p;
+    db->ports_types = strdup(types);
     free(cols.p);
     free(upd.p);
+}
+
+dp_db_bulk_t *poller_db_bulk(poller_db_t *db, poller_bulk_id_t id, const char *sql,
+                             const char *types, dp_err_t *err)
+{
+    if (!db->bulk[id])
+        db->bulk[id] = dp_db_bulk_new(db->db, sql, types, 0, err);
+    return db->bulk[id];
 }
 
 poller_db_t *poller_db_new(const dp_cfg_t *cfg, dp_err_t *err)
@@ -275,6 +250,10 @@ poller_db_t *poller_db_new(const dp_cfg_t *cfg, dp_err_t *err)
         return NULL;
     }
     s_build_upsert(db);
+    if (!db->ports_sql || !db->ports_types) {
+        poller_db_destroy(&db);
+        dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
+    }
     return db;
 }
 
@@ -283,7 +262,9 @@ void poller_db_destroy(poller_db_t **p)
     if (!p || !*p)
         return;
     poller_db_t *db = *p;
-    dp_db_destroy(&db->db);
+    dp_db_destroy(&db->db); /* and the bulk statements */
+    free(db->ports_sql);
+    free(db->ports_types);
     free(db->json.p);
     free(db->order);
     free(db->prevdev);
@@ -303,56 +284,10 @@ void poller_db_cache_stats(const poller_db_t *db, uint64_t *hits, uint64_t *miss
 //  --------------------------------------------------------------------------
 //  Device rows
 
-void poller_device_clear(poller_device_t *d)
-{
-    free(d->community);
-    free(d->sec_name);
-    free(d->auth_proto);
-    free(d->priv_proto);
-    memset(d, 0, sizeof *d);
-}
-
-static char *s_dup(const char *s)
-{
-    return s && *s ? strdup(s) : NULL;
-}
-
-static void s_fill_device(dp_db_stmt_t *q, poller_device_t *d)
-{
-    poller_device_clear(d);
-    d->device_id = dp_db_col_uint(q, 0);
-    snprintf(d->hostname, sizeof d->hostname, "%s", dp_db_col_str(q, 1) ? dp_db_col_str(q, 1) : "");
-    const char *ip = dp_db_col_str(q, 2);
-    snprintf(d->addr, sizeof d->addr, "%s", ip && *ip ? ip : d->hostname);
-    dp_snmp_target_t *t = &d->target;
-    t->host = d->addr;
-    t->port = (int)dp_db_col_int(q, 3);
-    if (dp_snmp_version_parse(dp_db_col_str(q, 4), &t->version) != 0)
-        t->version = DP_SNMP_V2C;
-    d->community = s_dup(dp_db_col_str(q, 5));
-    t->community = d->community;
-    if (dp_snmp_level_parse(dp_db_col_str(q, 6), &t->level) != 0)
-        t->level = DP_SNMP_AUTHPRIV;
-    d->sec_name = s_dup(dp_db_col_str(q, 7));
-    t->sec_name = d->sec_name;
-    d->auth_proto = s_dup(dp_db_col_str(q, 9));
-    t->auth_proto = d->auth_proto;
-    d->priv_proto = s_dup(dp_db_col_str(q, 11));
-    t->priv_proto = d->priv_proto;
-    t->auth_pass = dp_db_col_str(q, 8); /* borrowed: only until the keys are derived below */
-    t->priv_pass = dp_db_col_str(q, 10);
-    t->timeout_ms = dp_db_col_is_null(q, 12) ? -1 : (int)dp_db_col_int(q, 12) * 1000;
-    t->retries = dp_db_col_is_null(q, 13) ? -1 : (int)dp_db_col_int(q, 13);
-    d->disabled = dp_db_col_int(q, 14) != 0;
-}
-
 int poller_db_load_device(poller_db_t *db, uint64_t id, const char *hostname, poller_device_t *out,
                           dp_err_t *err)
 {
-    static const char *cols =
-        "SELECT device_id, hostname, overwrite_ip, port, snmpver, community, authlevel,"
-        " authname, authpass, authalgo, cryptopass, cryptoalgo, timeout, retries, disabled"
-        " FROM devices WHERE ";
+    static const char *cols = "SELECT " DP_DEVICE_COLUMNS " FROM devices WHERE ";
     char sql[512];
     snprintf(sql, sizeof sql, "%s%s", cols, id ? "device_id = ?" : "hostname = ?");
     dp_db_stmt_t *q = dp_db_cached(db->db, sql, DP_DB_IDEMPOTENT, err);
@@ -361,18 +296,11 @@ int poller_db_load_device(poller_db_t *db, uint64_t id, const char *hostname, po
     int rc = id ? dp_db_query(q, err, "u", id) : dp_db_query(q, err, "s", hostname);
     if (rc != 0)
         return -1;
-    int found = 0;
-    if (dp_db_fetch(q) == 1) {
-        found = 1;
-        s_fill_device(q, out);
-        dp_err_t kerr = {0};
-        if (dp_snmp_target_keys(&out->target, &kerr) != 0)
-            dp_log_warn("bad SNMPv3 settings", "device_id=%" PRIu64 " err=\"%s\"", out->device_id,
-                        kerr.text);
-        out->target.auth_pass = out->target.priv_pass = NULL;
-    }
-    while (dp_db_fetch(q) == 1)
-        ;
+    dp_err_t kerr = {0};
+    int found = dp_device_fetch(q, out, &kerr);
+    if (found && kerr.code != DP_ERR_NONE)
+        dp_log_warn("bad SNMPv3 settings", "device_id=%" PRIu64 " err=\"%s\"", out->device_id,
+                    kerr.text);
     return found;
 }
 
@@ -384,7 +312,7 @@ static int s_grow(poller_db_t *db, int n, size_t nprev)
     if ((size_t)n > db->cap_items) {
         size_t c = (size_t)n * 2;
         int *o = realloc(db->order, c * sizeof *o);
-        s_prevdev_t *pd = realloc(db->prevdev, c * sizeof *pd);
+        poller_prevdev_t *pd = realloc(db->prevdev, c * sizeof *pd);
         int *off = realloc(db->prev_off, c * sizeof *off);
         bool *hit = realloc(db->hit, c * sizeof *hit);
         if (hit)
@@ -455,7 +383,7 @@ static int s_ids_json(poller_db_t *db, const poller_item_t *items, int n, bool p
 static int s_load_prevdev(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
 {
     for (int i = 0; i < n; i++)
-        db->prevdev[i] = (s_prevdev_t){.last_polled_ms = -1};
+        db->prevdev[i] = (poller_prevdev_t){.last_polled_ms = -1};
     dp_db_stmt_t *q = dp_db_cached(db->db, s_sql_devices_prev, DP_DB_IDEMPOTENT, err);
     if (!q || dp_db_query(q, err, "s", db->json.p) != 0)
         return -1;
@@ -463,7 +391,7 @@ static int s_load_prevdev(poller_db_t *db, poller_item_t *items, int n, dp_err_t
         int i = s_find(db, items, n, dp_db_col_uint(q, 0));
         if (i < 0)
             continue;
-        s_prevdev_t *pd = &db->prevdev[i];
+        poller_prevdev_t *pd = &db->prevdev[i];
         pd->found = true;
         pd->have_uptime = !dp_db_col_is_null(q, 1);
         pd->uptime_s = dp_db_col_uint(q, 1);
@@ -529,7 +457,7 @@ static int s_cache_get(poller_db_t *db, poller_item_t *items, int n)
 {
     int misses = 0;
     for (int i = 0; i < n; i++) {
-        const s_prevdev_t *pd = &db->prevdev[i];
+        const poller_prevdev_t *pd = &db->prevdev[i];
         db->hit[i] = items[i].up && pd->found && pd->last_polled_ms > 0 &&
                      poller_dbcache_get(db->cache, items[i].poll, pd->last_polled_ms,
                                         &db->prev[db->prev_off[i]]);
@@ -552,141 +480,43 @@ static void s_cache_put(poller_db_t *db, const poller_item_t *items, int n, bool
 
 static int s_insert_new_ports(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
 {
-    s_buf_t b = {0};
-    s_printf(&b, "[");
-    bool first = true;
+    dp_db_bulk_t *b = poller_db_bulk(db, POLLER_BULK_PORTS_NEW, s_sql_ports_new, "uu", err);
+    if (!b)
+        return -1;
     for (int i = 0; i < n; i++)
         for (int k = 0; items[i].up && k < items[i].poll->nports; k++)
             if (items[i].poll->ports[k].port_id == 0) {
-                s_printf(&b, "%s[%" PRIu64 ",%u]", first ? "" : ",", items[i].poll->device_id,
-                         items[i].poll->ports[k].if_index);
-                first = false;
+                dp_db_bulk_row(b);
+                dp_db_bulk_uint(b, items[i].poll->device_id);
+                dp_db_bulk_uint(b, items[i].poll->ports[k].if_index);
             }
-    s_printf(&b, "]");
-    dp_db_stmt_t *s = dp_db_cached(db->db, s_sql_ports_new, 0, err);
-    int rc = s ? dp_db_exec(s, err, "s", b.p) : -1;
-    free(b.p);
-    return rc;
+    return dp_db_bulk_exec(b, err);
 }
 
-//  Appends raw bytes (the hot row builder avoids printf: it dominated the poller's CPU).
-static void s_put(s_buf_t *b, const char *s, size_t n)
-{
-    if (s_reserve(&b->p, &b->len, &b->cap, n) != 0)
-        abort();
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-//  Writes v in decimal at the end of tmp (size >= 21); returns the first digit.
-static char *s_u64_text(uint64_t v, char *end)
-{
-    char *p = end;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return p;
-}
-
-//  lead (',' or '(') and v in decimal.
-static void s_num(s_buf_t *b, char lead, uint64_t v)
-{
-    char tmp[24];
-    char *end = tmp + sizeof tmp, *p = s_u64_text(v, end);
-    *--p = lead;
-    s_put(b, p, (size_t)(end - p));
-}
-
-static void s_opt_u64(s_buf_t *b, bool have, uint64_t v)
-{
-    if (have)
-        s_num(b, ',', v);
-    else
-        s_put(b, ",NULL", 5);
-}
-
-//  ",'text'": text is a constant word or a time we formatted, never text a device sent.
-static void s_quoted(s_buf_t *b, const char *text)
-{
-    size_t n = strlen(text);
-    if (s_reserve(&b->p, &b->len, &b->cap, n + 3) != 0)
-        abort();
-    char *o = b->p + b->len;
-    o[0] = ',';
-    o[1] = '\'';
-    memcpy(o + 2, text, n);
-    o[n + 2] = '\'';
-    b->len += n + 3;
-    b->p[b->len] = '\0';
-}
-
-//  A rate with 3 decimals (plenty for units per second); %.17g where that would not fit.
-static void s_opt_double(s_buf_t *b, bool have, double v)
-{
-    if (!have || !isfinite(v)) {
-        s_put(b, ",NULL", 5);
-        return;
-    }
-    if (v < 0 || v >= 1e15) {
-        s_printf(b, ",%.17g", v);
-        return;
-    }
-    uint64_t m = (uint64_t)(v * 1000.0 + 0.5);
-    char tmp[32];
-    char *end = tmp + sizeof tmp, *p = end;
-    for (int i = 0; i < 3; i++, m /= 10)
-        *--p = (char)('0' + m % 10);
-    *--p = '.';
-    p = s_u64_text(m, p);
-    *--p = ',';
-    s_put(b, p, (size_t)(end - p));
-    s_put(b, "e0", 2); /* a DOUBLE literal: no DECIMAL parse and conversion in the server */
-}
-
-//  A constant word (status names) or NULL, quoted for SQL. Only ever called with strings from
-//  the fixed tables of poller_modules.c, never with text a device sent.
-static void s_const_str(s_buf_t *b, const char *word)
-{
-    if (word)
-        s_quoted(b, word);
-    else
-        s_put(b, ",NULL", 5);
-}
-
-//  One port row of the upsert (column order in s_build_upsert). Every value is a number, NULL,
-//  a time we formatted or a constant word: this text is safe to send as SQL.
-static void s_port_row(s_buf_t *b, const poller_item_t *it, const poller_port_t *p,
-                       const poller_prev_t *pv, const char *now)
+//  One port row of the upsert (column order in s_build_upsert).
+static void s_port_row(dp_db_bulk_t *b, const poller_item_t *it, const poller_port_t *p,
+                       const poller_prev_t *pv)
 {
     poller_rate_t r[POLLER_CTR_COUNT];
     poller_port_rates(pv, p, it->poll->at_ms, it->rebooted, r);
     uint64_t speed = poller_port_speed(p);
-    s_num(b, '(', p->port_id);
-    s_num(b, ',', it->poll->device_id);
-    s_num(b, ',', p->if_index);
-    s_opt_u64(b, speed > 0, speed);
-    s_const_str(b, dp_ifmib_status_name(p->admin));
-    s_const_str(b, dp_ifmib_status_name(p->oper));
-    s_num(b, ',', poller_port_hc_mask(p));
-    s_quoted(b, now);
+    dp_db_bulk_row(b);
+    dp_db_bulk_uint(b, p->port_id);
+    dp_db_bulk_uint(b, it->poll->device_id);
+    dp_db_bulk_uint(b, p->if_index);
+    poller_db_opt_uint(b, speed > 0, speed);
+    dp_db_bulk_str(b, dp_ifmib_status_name(p->admin)); /* constant words, or NULL */
+    dp_db_bulk_str(b, dp_ifmib_status_name(p->oper));
+    dp_db_bulk_uint(b, poller_port_hc_mask(p));
+    dp_db_bulk_time_ms(b, it->poll->at_ms);
     bool period = pv->valid && pv->at_ms < it->poll->at_ms;
-    s_opt_double(b, period, (it->poll->at_ms - pv->at_ms) / 1000.0);
+    poller_db_opt_double(b, period, (it->poll->at_ms - pv->at_ms) / 1000.0);
     for (int c = 0; c < POLLER_CTR_COUNT; c++) {
-        s_opt_u64(b, r[c].have_value, r[c].value);
+        poller_db_opt_uint(b, r[c].have_value, r[c].value);
         if (c < POLLER_CTR_MAIN)
-            s_opt_u64(b, r[c].have_rate, r[c].delta);
-        s_opt_double(b, r[c].have_rate, r[c].rate);
+            poller_db_opt_uint(b, r[c].have_rate, r[c].delta);
+        poller_db_opt_double(b, r[c].have_rate, r[c].rate);
     }
-    s_put(b, ")", 1);
-}
-
-//  Runs head + rows + tail as one statement.
-static int s_exec_rows(poller_db_t *db, s_buf_t *b, const char *tail, dp_err_t *err)
-{
-    s_printf(b, "%s", tail);
-    return dp_db_exec_sql(db->db, b->p, err);
 }
 
 static int s_exec_json(poller_db_t *db, const char *sql, s_buf_t *b, dp_err_t *err)
@@ -698,34 +528,22 @@ static int s_exec_json(poller_db_t *db, const char *sql, s_buf_t *b, dp_err_t *e
 
 static int s_write_ports(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
 {
-    s_buf_t *b = &db->json;
-    int rows = 0;
-    s_reset(b);
-    s_printf(b, "%s", db->upsert_head);
+    dp_db_bulk_t *b = poller_db_bulk(db, POLLER_BULK_PORTS, db->ports_sql, db->ports_types, err);
+    if (!b)
+        return -1;
     for (int i = 0; i < n; i++) {
         if (!items[i].up || items[i].stale)
             continue;
         const poller_poll_t *poll = items[i].poll;
-        char now[32];
-        poller_db_time_text(poll->at_ms, now, sizeof now);
         for (int k = 0; k < poll->nports; k++) {
             if (poll->ports[k].port_id == 0)
                 continue;
-            if (rows++ > 0)
-                s_put(b, ",", 1);
-            s_port_row(b, &items[i], &poll->ports[k], &db->prev[db->prev_off[i] + k], now);
-            if (rows == S_ROWS_CHUNK) {
-                if (s_exec_rows(db, b, db->upsert_tail, err) != 0)
-                    return -1;
-                rows = 0;
-                s_reset(b);
-                s_printf(b, "%s", db->upsert_head);
-            }
+            s_port_row(b, &items[i], &poll->ports[k], &db->prev[db->prev_off[i] + k]);
+            if (dp_db_bulk_rows(b) == S_ROWS_CHUNK && dp_db_bulk_exec(b, err) != 0)
+                return -1;
         }
     }
-    if (rows > 0 && s_exec_rows(db, b, db->upsert_tail, err) != 0)
-        return -1;
-    return 0;
+    return dp_db_bulk_exec(b, err);
 }
 
 //  ifName/ifDescr/ifAlias/ifType of the polls that walked them (device text: JSON parameter).
@@ -757,105 +575,6 @@ static int s_write_port_names(poller_db_t *db, const poller_item_t *items, int n
         }
     }
     return rows > 0 ? s_exec_json(db, s_sql_port_names, b, err) : 0;
-}
-
-static const char *s_storage_type(int type)
-{
-    static const char *const names[] = {NULL,
-                                        "hrStorageOther",
-                                        "hrStorageRam",
-                                        "hrStorageVirtualMemory",
-                                        "hrStorageFixedDisk",
-                                        "hrStorageRemovableDisk",
-                                        "hrStorageFloppyDisk",
-                                        "hrStorageCompactDisc",
-                                        "hrStorageRamDisk",
-                                        "hrStorageFlashMemory",
-                                        "hrStorageNetworkDisk"};
-    return type > 0 && type <= 10 ? names[type] : "hrStorageOther";
-}
-
-static int s_write_host(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
-{
-    s_buf_t *b = &db->json;
-    s_reset(b);
-    s_printf(b, "%s", s_sql_procs_head);
-    int rows = 0;
-    for (int i = 0; i < n; i++)
-        for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nprocs; k++)
-            s_printf(b, "%s(%" PRIu64 ",%u,'%u','hr','Processor',%d,UTC_TIMESTAMP(3),0)",
-                     rows++ ? "," : "", items[i].poll->device_id, items[i].poll->procs[k].index,
-                     items[i].poll->procs[k].index, items[i].poll->procs[k].load);
-    if (rows > 0 && s_exec_rows(db, b, s_sql_procs_tail, err) != 0)
-        return -1;
-    s_reset(b);
-    s_printf(b, "%s", s_sql_storage_head);
-    rows = 0;
-    for (int i = 0; i < n; i++)
-        for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nstor; k++) {
-            const poller_stor_t *s = &items[i].poll->stor[k];
-            if ((s->have & 14) != 14 || s->used > s->size)
-                continue;
-            uint64_t size = s->size * s->units, used = s->used * s->units;
-            s_printf(b,
-                     "%s(%" PRIu64 ",'hrstorage',%u,'%s',%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                     ",%.2f,UTC_TIMESTAMP(3),0)",
-                     rows++ ? "," : "", items[i].poll->device_id, s->index, s_storage_type(s->type),
-                     s->units, size, used, size - used,
-                     size ? 100.0 * (double)used / (double)size : 0.0);
-        }
-    if (rows > 0 && s_exec_rows(db, b, s_sql_storage_tail, err) != 0)
-        return -1;
-    /* descriptions (device text) when the walk brought them */
-    s_reset(b);
-    s_printf(b, "[");
-    rows = 0;
-    for (int i = 0; i < n; i++)
-        for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nstor; k++) {
-            const poller_stor_t *s = &items[i].poll->stor[k];
-            if (!(s->have & 16) || !items[i].poll->identity)
-                continue;
-            s_printf(b, "%s[%" PRIu64 ",%u,", rows++ ? "," : "", items[i].poll->device_id,
-                     s->index);
-            s_json_str(b, s->descr);
-            s_printf(b, "]");
-        }
-    return rows > 0 ? s_exec_json(db, s_sql_storage_names, b, err) : 0;
-}
-
-//  One multi-row upsert for every device of the batch that the fence lets through (numbers,
-//  times and constant words only), plus a prepared UPDATE for each sysName that changed.
-static int s_write_devices(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
-{
-    s_buf_t *b = &db->json;
-    s_reset(b);
-    s_printf(b, "%s", s_sql_dev_head);
-    int rows = 0;
-    for (int i = 0; i < n; i++) {
-        poller_item_t *it = &items[i];
-        const s_prevdev_t *pd = &db->prevdev[i];
-        it->stale = !pd->found || pd->epoch > it->epoch;
-        if (it->stale)
-            continue;
-        const poller_poll_t *poll = it->poll;
-        char now[32];
-        poller_db_time_text(it->up ? poll->at_ms : 0, now, sizeof now);
-        s_printf(b, "%s(%" PRIu64 ",'',%d,'%s','%s',%.3f,%u,%" PRIu64 ")", rows++ ? "," : "",
-                 poll->device_id, it->up ? 1 : 0, it->up ? "" : "snmp", now,
-                 it->took_s >= 0 && it->took_s < 1e9 ? it->took_s : 0.0, poll->uptime_cs / 100,
-                 it->epoch);
-    }
-    if (rows > 0 && s_exec_rows(db, b, s_sql_dev_tail, err) != 0)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        const poller_poll_t *poll = items[i].poll;
-        if (items[i].stale || !items[i].up || db->prevdev[i].sysname_same)
-            continue;
-        dp_db_stmt_t *st = dp_db_cached(db->db, s_sql_sysname, 0, err);
-        if (!st || dp_db_exec(st, err, "su", poll->sysname, poll->device_id) != 0)
-            return -1;
-    }
-    return 0;
 }
 
 int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t *err)
@@ -899,7 +618,7 @@ int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t
     if (rc == 0 && missing < 0)
         rc = -1;
     for (int i = 0; rc == 0 && i < n; i++) {
-        const s_prevdev_t *pd = &db->prevdev[i];
+        const poller_prevdev_t *pd = &db->prevdev[i];
         const poller_poll_t *poll = items[i].poll;
         items[i].rebooted =
             items[i].up && pd->found && pd->have_uptime && poll->have_uptime &&
@@ -908,13 +627,13 @@ int poller_db_write_batch(poller_db_t *db, poller_item_t *items, int n, dp_err_t
                                     poll->uptime_cs, poll->at_ms);
     }
     if (rc == 0)
-        rc = s_write_devices(db, items, n, err);
+        rc = poller_db_write_devices(db, items, n, err);
     if (rc == 0)
         rc = s_write_ports(db, items, n, err);
     if (rc == 0)
         rc = s_write_port_names(db, items, n, err);
     if (rc == 0)
-        rc = s_write_host(db, items, n, err);
+        rc = poller_db_write_host(db, items, n, err);
     if (rc == 0)
         rc = dp_db_commit(db->db, err);
     else

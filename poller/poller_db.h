@@ -5,22 +5,22 @@
     detection, poll_epoch for the fence: a job whose epoch is below the stored one is "stale"
     and writes nothing), the previous port samples are read in one SELECT (skipped for devices
     whose last written samples the connection still holds, see poller_dbcache.h: the row's
-    last_polled proves nobody wrote since), then one multi-row INSERT ... ON DUPLICATE KEY
-    UPDATE each for devices, ports, processors and storage. The ports upsert sends each row's
-    new values only: the _prev columns and poll_prev take the row's old values server-side.
-    Those multi-row statements are SQL text made only of numbers, NULLs, times we format and
-    words from constant tables (never text a device sent): MariaDB parses them 3-5x cheaper
-    than the same rows through JSON_TABLE, and prepared statements cannot take a variable row
-    count. Device-supplied text (sysName, ifName/ifDescr/ifAlias, storage descriptions) goes
-    only through prepared statements (one JSON parameter read by JSON_TABLE), and only when it
-    was walked or changed. The discoverer owns the port inventory (it marks vanished ports
-    deleted and returning ones undeleted); the batch only inserts a row for a port it has never
-    seen (so polling works before discovery) and never changes `deleted`.
+    last_polled proves nobody wrote since), then one bulk upsert each for devices, ports,
+    processors and storage: a prepared INSERT ... ON DUPLICATE KEY UPDATE executed once for all
+    of the batch's rows (Connector/C array binding: one round trip, the SQL parsed once at
+    prepare, never per row). The ports upsert sends each row's new values only: the _prev
+    columns and poll_prev take the row's old values server-side. Every value, device-supplied
+    text included (sysName, storage descriptions: made valid UTF-8 first), is a bound
+    parameter; ifName/ifDescr/ifAlias go as one JSON parameter read by JSON_TABLE, and only
+    when they were walked or changed. The discoverer owns the port inventory (it marks vanished
+    ports deleted and returning ones undeleted); the batch only inserts a row for a port it has
+    never seen (so polling works before discovery) and never changes `deleted`.
     SPDX-License-Identifier: MIT */
 #ifndef POLLER_DB_H
 #define POLLER_DB_H
 
 #include "dp_cfg.h"
+#include "dp_device.h"
 #include "dp_err.h"
 #include "dp_snmp.h"
 #include "poller_modules.h"
@@ -28,18 +28,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define POLLER_DB_HOST_MAX 128
-
-/* A device row as the poller needs it (credentials kept; passphrases dropped once the v3 keys
-   are derived). */
-typedef struct {
-    uint64_t device_id;
-    char hostname[POLLER_DB_HOST_MAX + 1];
-    char addr[POLLER_DB_HOST_MAX + 1]; /* overwrite_ip, else hostname */
-    bool disabled;
-    dp_snmp_target_t target; /* strings point at the owned copies below */
-    char *community, *sec_name, *auth_proto, *priv_proto;
-} poller_device_t;
+/* A device row as the poller needs it (dp_device.h: credentials kept; passphrases dropped
+   once the v3 keys are derived). */
+typedef dp_device_t poller_device_t;
 
 /* One finished poll in a batch. */
 typedef struct {
@@ -66,8 +57,7 @@ void poller_db_destroy(poller_db_t **p);
 int poller_db_load_device(poller_db_t *db, uint64_t id, const char *hostname, poller_device_t *out,
                           dp_err_t *err);
 
-/* Frees the strings of a device row. */
-void poller_device_clear(poller_device_t *d);
+#define poller_device_clear dp_device_clear
 
 /* Writes a batch in one transaction and fills each item's stale/rebooted/new_ports and each
    port's port_id. Returns 0, or -1 with err (nothing written: the caller retries the jobs). */

@@ -27,6 +27,9 @@
 #define S_JOURNAL_BYTES (4u << 20) /* ... and until this much later data was committed */
 #define S_LOG_EVERY_MS  10000      /* rate limit of reject warnings */
 #define S_MIB           (1024u * 1024u)
+#define S_RCVHWM                                                                                   \
+    100 /* METRICS queued per sender inside ZeroMQ (the house 1,000 of big                         \
+           messages is hundreds of MB here; the sender keeps the rest) */
 
 typedef struct {
     zframe_t *rid; /* routing id of the sender (owned) */
@@ -272,6 +275,7 @@ static void s_gauges(rrdwriter_t *self)
     dp_stats_set(self->stats, "spool_segments", (uint64_t)rrdwriter_spool_segments(self->spool));
     dp_stats_set(self->stats, "backlog", s_backlog(self));
     dp_stats_set(self->stats, "rrdcached_up", rrdwriter_apply_is_up(self->apply));
+    dp_stats_set(self->stats, "apply_queue_bytes", rrdwriter_apply_queued_bytes(self->apply));
     dp_stats_set(self->stats, "reading", self->reading);
     dp_stats_set(self->stats, "tap_published", dp_tap_published(self->tap));
     dp_stats_set(self->stats, "tap_dropped", dp_tap_dropped(self->tap));
@@ -450,7 +454,8 @@ rrdwriter_t *rrdwriter_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *k
     self->apply = rrdwriter_apply_start(&ac, err);
     if (!self->apply)
         goto fail;
-    self->router = dp_zmq_server(ZMQ_ROUTER, cfg->rrdwriter_bind, keys, err);
+    self->router = dp_zmq_server_opts(ZMQ_ROUTER, cfg->rrdwriter_bind, keys,
+                                      &(dp_zmq_opts_t){.rcvhwm = S_RCVHWM}, err);
     if (!self->router)
         goto fail;
     s_reading(self, true);

@@ -5,20 +5,16 @@
     for a file made by someone else, from rrdcached's INFO, once per file per process. An update
     is sent only when its DS list has the same names and types in the same order (so the value
     count matches), its values suit the DS types and its timestamp is newer than the last we
-    know. DS lists are interned, so that check is one pointer comparison.
+    know. DS lists are interned, so that check is one pointer comparison. Files are learned
+    or created in rrdwriter_apply_create.c (rrdwriter_apply_priv.h).
     SPDX-License-Identifier: MIT */
-#include "rrdwriter_apply.h"
-#include "rrdwriter_batch.h"
-#include "rrdwriter_create.h"
-#include "rrdwriter_spool.h"
+#include "rrdwriter_apply_priv.h"
 
 #include "dp_log.h"
 #include "dp_time.h"
 
-#include <czmq.h>
+#include <malloc.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,106 +24,22 @@
 #define S_BACKOFF_MIN_MS 100  /* reconnect backoff */
 #define S_BACKOFF_MAX_MS 2000
 #define S_LOG_EVERY_MS   10000 /* rate limit of repeated warnings */
+#define S_TRIM_EVERY_MS  10000 /* malloc_trim when idle at most this often ... */
+#define S_TRIM_BYTES     RRDWRITER_APPLY_QUEUE_BYTES /* ... after this many bytes applied */
 #define S_SIG_MAX        (RRDWRITER_BATCH_DS_MAX * (RRDWRITER_DEF_DS_NAME_MAX + 10))
 #define S_JOIN_MAX       (DP_MSG_DS_MAX * (DP_MSG_DS_DEF_MAX + 1) + 1)
 #define S_LINE_MAX       (DP_MSG_PATH_MAX + RRDWRITER_DEF_UPDATE_MAX + DP_MSG_DS_MAX * 24 + 16)
-#define S_CREATE_MAX     (DP_MSG_PATH_MAX + 64 + DP_MSG_DS_MAX * 64 + RRDWRITER_DEF_RRA_MAX * 64)
 #define S_PATH_CHARS     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:,+-/"
-
-/* One DS list: names and types in order; interned by its text. */
-typedef struct {
-    int n;                                /* data sources */
-    rrdwriter_def_ds_t ds[DP_MSG_DS_MAX]; /* parsed (min/max from the first sender) */
-} s_sig_t;
 
 /* One wire DS list ("ds" of an update joined by '|'), parsed once. */
 typedef struct {
-    const s_sig_t *sig; /* interned names+types, NULL when a definition is bad */
+    const rrdwriter_apply_sig_t *sig; /* interned names+types, NULL when a definition is bad */
 } s_dsset_t;
-
-/* What we know about one file. */
-typedef struct {
-    char *path;          /* relative path (owned) */
-    const s_sig_t *sig;  /* NULL: not known yet (INFO/CREATE pending) */
-    int64_t last_ts;     /* newest timestamp sent; 0 unknown */
-    int64_t first_ts;    /* oldest timestamp wanting a CREATE in this round */
-    const s_sig_t *want; /* DS list of the first update that wants the file created */
-    bool resolving;      /* listed for INFO in this round */
-} s_file_t;
-
-/* One update line in the BATCH being built. */
-typedef struct {
-    s_file_t *file; /* its file */
-    int64_t ts;     /* its timestamp */
-    bool replay;    /* spooled before the last (re)start or reconnect */
-    bool retry;     /* rrdcached had no such file: create and send again */
-    size_t off;     /* line start in a->text */
-    size_t len;     /* line length with the newline */
-} s_line_t;
-
-typedef struct {
-    dp_msg_t *msg;      /* owned */
-    uint64_t start_lsn; /* frame start */
-    uint64_t end_lsn;   /* frame end */
-} s_item_t;
-
-/* Counters (borrowed from the stats table). */
-typedef struct {
-    dp_counter_t *updates_sent, *updates_applied, *updates_rejected, *rej_path, *rej_ds,
-        *rej_ds_mismatch, *rej_value, *rej_future, *rej_nofile, *illegal_old, *replay_dup,
-        *update_errors, *creates, *create_errors, *batch_errors, *batches, *reconnects,
-        *spool_corrupt, *rrdcached_up, *messages_applied;
-} s_counters_t;
-
-/* A rate-limited warning. */
-typedef struct {
-    int64_t last_ms;     /* last written */
-    uint64_t suppressed; /* since then */
-} s_ratelog_t;
-
-struct rrdwriter_apply {
-    rrdwriter_apply_cfg_t cfg; /* copy (strings duplicated) */
-    pthread_t thread;          /* the apply thread */
-    pthread_mutex_t lock;      /* guards queue, committed, first, stop */
-    pthread_cond_t wake;       /* signalled on push/commit/stop */
-    s_item_t *queue;           /* ring of handed-over messages */
-    size_t q_head, q_len;      /* ring position and fill */
-    uint64_t committed;        /* durable end of the spool */
-    uint64_t first;            /* oldest frame on disk */
-    bool stop;                 /* stop requested */
-    _Atomic uint64_t applied;  /* published applied position */
-    atomic_bool up;            /* connected to rrdcached */
-    /* thread-owned */
-    rrdwriter_batch_t *rc;            /* rrdcached connection */
-    rrdwriter_create_t *creator;      /* local creation in DP_RRD_DIR; NULL: CREATE only */
-    rrdwriter_spool_reader_t *reader; /* spool reads */
-    zhashx_t *files;                  /* path -> s_file_t */
-    zhashx_t *sigs;                   /* sig text -> s_sig_t */
-    zhashx_t *dssets;                 /* joined wire DS list -> s_dsset_t */
-    uint64_t cursor;                  /* next frame to apply */
-    uint64_t replay_end;              /* frames before this may already be in rrdcached */
-    uint64_t sent_hwm;                /* end of the newest frame sent to rrdcached */
-    int64_t last_io_ms;               /* last successful exchange with rrdcached */
-    s_counters_t c;                   /* counters */
-    s_item_t *work;                   /* messages of the round */
-    size_t n_work, cap_work;
-    char *text; /* BATCH text */
-    size_t text_len, text_cap;
-    s_line_t *lines; /* per BATCH line */
-    size_t n_lines, cap_lines;
-    s_file_t **resolve; /* files to INFO/CREATE this round */
-    size_t n_resolve, cap_resolve;
-    s_ratelog_t log_reject, log_old, log_error; /* rate limits */
-    s_file_t **ufile; /* file of each update of the round (s_plan -> s_format), NULL: bad path */
-    size_t cap_ufile;
-    size_t round_sent;   /* lines sent to rrdcached in this round (with retries) */
-    size_t round_errors; /* of which rrdcached refused */
-};
 
 //  --------------------------------------------------------------------------
 //  Small helpers
 
-static void *s_grow(void *p, size_t *cap, size_t need, size_t item)
+void *rrdwriter_apply_grow(void *p, size_t *cap, size_t need, size_t item)
 {
     if (need <= *cap)
         return p;
@@ -141,7 +53,7 @@ static void *s_grow(void *p, size_t *cap, size_t need, size_t item)
     return p;
 }
 
-static bool s_ratelog_ok(s_ratelog_t *r, uint64_t *suppressed)
+bool rrdwriter_apply_ratelog_ok(rrdwriter_apply_ratelog_t *r, uint64_t *suppressed)
 {
     int64_t now = dp_time_mono_ms();
     if (r->last_ms && now - r->last_ms < S_LOG_EVERY_MS) {
@@ -159,7 +71,7 @@ static void s_reject(rrdwriter_apply_t *a, dp_counter_t *why, const char *rrd, c
     (*a->c.updates_rejected)++;
     (*why)++;
     uint64_t suppressed;
-    if (s_ratelog_ok(&a->log_reject, &suppressed))
+    if (rrdwriter_apply_ratelog_ok(&a->log_reject, &suppressed))
         dp_log_warn("update rejected", "rrd=%s reason=\"%s\" suppressed=%llu", rrd, text,
                     (unsigned long long)suppressed);
 }
@@ -167,7 +79,7 @@ static void s_reject(rrdwriter_apply_t *a, dp_counter_t *why, const char *rrd, c
 static void s_counters(rrdwriter_apply_t *a)
 {
     dp_stats_t *st = a->cfg.stats;
-    s_counters_t *c = &a->c;
+    rrdwriter_apply_counters_t *c = &a->c;
 #define S_C(f, name) c->f = dp_stats_counter(st, name)
     S_C(updates_sent, "updates_sent");
     S_C(updates_applied, "updates_applied");
@@ -189,13 +101,16 @@ static void s_counters(rrdwriter_apply_t *a)
     S_C(spool_corrupt, "spool_corrupt");
     S_C(rrdcached_up, "rrdcached_up");
     S_C(messages_applied, "messages_applied");
+    S_C(malloc_trims, "malloc_trims");
+    S_C(info_skipped, "info_skipped");
 #undef S_C
 }
 
 //  --------------------------------------------------------------------------
 //  Interning of DS lists
 
-static const s_sig_t *s_sig_intern(rrdwriter_apply_t *a, const s_sig_t *sig)
+const rrdwriter_apply_sig_t *rrdwriter_apply_sig_intern(rrdwriter_apply_t *a,
+                                                        const rrdwriter_apply_sig_t *sig)
 {
     char text[S_SIG_MAX];
     size_t len = 0;
@@ -203,10 +118,10 @@ static const s_sig_t *s_sig_intern(rrdwriter_apply_t *a, const s_sig_t *sig)
     for (int i = 0; i < sig->n; i++)
         len += (size_t)snprintf(text + len, sizeof text - len, "%s:%s,", sig->ds[i].name,
                                 types[sig->ds[i].type]);
-    s_sig_t *found = zhashx_lookup(a->sigs, text);
+    rrdwriter_apply_sig_t *found = zhashx_lookup(a->sigs, text);
     if (found)
         return found;
-    s_sig_t *copy = malloc(sizeof *copy);
+    rrdwriter_apply_sig_t *copy = malloc(sizeof *copy);
     if (!copy)
         abort();
     *copy = *sig;
@@ -216,7 +131,8 @@ static const s_sig_t *s_sig_intern(rrdwriter_apply_t *a, const s_sig_t *sig)
 
 /* The interned DS list of a wire DS list (n definitions), or NULL (err set) when a definition
    is bad. One hash lookup of the joined text; each distinct list is parsed once. */
-static const s_sig_t *s_ds_sig(rrdwriter_apply_t *a, const char *const *ds, size_t n, dp_err_t *err)
+static const rrdwriter_apply_sig_t *s_ds_sig(rrdwriter_apply_t *a, const char *const *ds, size_t n,
+                                             dp_err_t *err)
 {
     char join[S_JOIN_MAX];
     size_t len = 0;
@@ -233,30 +149,30 @@ static const s_sig_t *s_ds_sig(rrdwriter_apply_t *a, const char *const *ds, size
             dp_err_set(err, DP_ERR_PROTO, "bad DS definition in '%.100s'", join);
         return set->sig;
     }
-    s_sig_t sig = {.n = (int)n};
+    rrdwriter_apply_sig_t sig = {.n = (int)n};
     bool ok = ds && n > 0 && n <= DP_MSG_DS_MAX;
     for (size_t i = 0; ok && i < n; i++)
         ok = rrdwriter_def_ds_parse(ds[i], &sig.ds[i], err) == 0;
     set = calloc(1, sizeof *set);
     if (!set)
         abort();
-    set->sig = ok ? s_sig_intern(a, &sig) : NULL;
+    set->sig = ok ? rrdwriter_apply_sig_intern(a, &sig) : NULL;
     zhashx_insert(a->dssets, join, set);
     return set->sig;
 }
 
 /* The interned DS list of every dset of m, looked up once per message (sigs[k] NULL: bad). */
 static void s_dset_sigs(rrdwriter_apply_t *a, const dp_msg_metrics_t *m,
-                        const s_sig_t *sigs[DP_MSG_DSETS_MAX])
+                        const rrdwriter_apply_sig_t *sigs[DP_MSG_DSETS_MAX])
 {
     for (size_t k = 0; k < m->n_dsets && k < DP_MSG_DSETS_MAX; k++)
         sigs[k] = s_ds_sig(a, (const char *const *)m->dsets[k].ds, m->dsets[k].n_ds, NULL);
 }
 
 /* The interned DS list of update u (through its dset's, else its own ds), or NULL (err). */
-static const s_sig_t *s_update_sig(rrdwriter_apply_t *a, const dp_msg_metrics_t *m,
-                                   const dp_msg_rrd_update_t *u,
-                                   const s_sig_t *const sigs[DP_MSG_DSETS_MAX], dp_err_t *err)
+static const rrdwriter_apply_sig_t *
+s_update_sig(rrdwriter_apply_t *a, const dp_msg_metrics_t *m, const dp_msg_rrd_update_t *u,
+             const rrdwriter_apply_sig_t *const sigs[DP_MSG_DSETS_MAX], dp_err_t *err)
 {
     if (u->dset > 0 && (size_t)u->dset <= m->n_dsets && u->dset <= DP_MSG_DSETS_MAX) {
         if (!sigs[u->dset - 1])
@@ -268,9 +184,9 @@ static const s_sig_t *s_update_sig(rrdwriter_apply_t *a, const dp_msg_metrics_t 
     return s_ds_sig(a, ds, n, err);
 }
 
-static s_file_t *s_file(rrdwriter_apply_t *a, const char *rrd)
+static rrdwriter_apply_file_t *s_file(rrdwriter_apply_t *a, const char *rrd)
 {
-    s_file_t *f = zhashx_lookup(a->files, rrd);
+    rrdwriter_apply_file_t *f = zhashx_lookup(a->files, rrd);
     if (!f) {
         f = calloc(1, sizeof *f);
         if (!f || !(f->path = strdup(rrd)))
@@ -290,9 +206,9 @@ static bool s_path_ok(const char *rrd)
 
 /* The known file for rrd, or NULL when its path is not acceptable. Only paths that passed
    s_path_ok are ever entered, so a known file skips the check. */
-static s_file_t *s_file_checked(rrdwriter_apply_t *a, const char *rrd)
+static rrdwriter_apply_file_t *s_file_checked(rrdwriter_apply_t *a, const char *rrd)
 {
-    s_file_t *f = zhashx_lookup(a->files, rrd);
+    rrdwriter_apply_file_t *f = zhashx_lookup(a->files, rrd);
     if (f)
         return f;
     return s_path_ok(rrd) ? s_file(a, rrd) : NULL;
@@ -301,13 +217,13 @@ static s_file_t *s_file_checked(rrdwriter_apply_t *a, const char *rrd)
 //  --------------------------------------------------------------------------
 //  Round step 1: collect messages (from the queue while it lines up, else from disk)
 
-static bool s_take_queued(rrdwriter_apply_t *a, s_item_t *out, uint64_t *limit)
+static bool s_take_queued(rrdwriter_apply_t *a, rrdwriter_apply_item_t *out, uint64_t *limit)
 {
     bool took = false;
     pthread_mutex_lock(&a->lock);
     *limit = a->committed;
     while (a->q_len > 0) {
-        s_item_t *head = &a->queue[a->q_head];
+        rrdwriter_apply_item_t *head = &a->queue[a->q_head];
         if (head->start_lsn < a->cursor) { /* already read from disk */
             dp_msg_destroy(&head->msg);
         } else if (head->start_lsn == a->cursor) {
@@ -319,6 +235,7 @@ static bool s_take_queued(rrdwriter_apply_t *a, s_item_t *out, uint64_t *limit)
         }
         a->q_head = (a->q_head + 1) % RRDWRITER_APPLY_QUEUE_MAX;
         a->q_len--;
+        a->q_bytes -= head->end_lsn - head->start_lsn;
         if (took)
             break;
     }
@@ -332,7 +249,7 @@ static size_t s_collect(rrdwriter_apply_t *a)
 {
     size_t updates = 0;
     while (updates < (size_t)a->cfg.batch_max) {
-        s_item_t it = {0};
+        rrdwriter_apply_item_t it = {0};
         uint64_t limit;
         if (!s_take_queued(a, &it, &limit)) {
             const void *data;
@@ -361,260 +278,11 @@ static size_t s_collect(rrdwriter_apply_t *a)
             }
         }
         a->cursor = it.end_lsn;
-        a->work = s_grow(a->work, &a->cap_work, a->n_work + 1, sizeof *a->work);
+        a->work = rrdwriter_apply_grow(a->work, &a->cap_work, a->n_work + 1, sizeof *a->work);
         a->work[a->n_work++] = it;
         updates += it.msg->metrics.n_updates;
     }
     return updates;
-}
-
-//  --------------------------------------------------------------------------
-//  Round step 2: learn unknown files (INFO), create missing ones (CREATE)
-
-static void s_want(rrdwriter_apply_t *a, s_file_t *f, const s_sig_t *sig, int64_t ts)
-{
-    if (f->sig)
-        return;
-    if (!f->resolving) {
-        f->resolving = true;
-        f->want = sig;
-        f->first_ts = ts;
-        a->resolve = s_grow(a->resolve, &a->cap_resolve, a->n_resolve + 1, sizeof *a->resolve);
-        a->resolve[a->n_resolve++] = f;
-    } else if (ts < f->first_ts) {
-        f->first_ts = ts;
-    }
-}
-
-/* INFO for every listed file without a DS list; learns the existing ones. Returns 0 or -1. */
-static int s_info_pass(rrdwriter_apply_t *a, dp_err_t *err)
-{
-    size_t n = 0;
-    const char **names = calloc(a->n_resolve + 1, sizeof *names);
-    s_file_t **which = calloc(a->n_resolve + 1, sizeof *which);
-    rrdwriter_batch_info_t *info = calloc(a->n_resolve + 1, sizeof *info);
-    if (!names || !which || !info)
-        abort();
-    for (size_t i = 0; i < a->n_resolve; i++) {
-        if (!a->resolve[i]->sig) {
-            which[n] = a->resolve[i];
-            names[n++] = a->resolve[i]->path;
-        }
-    }
-    int rc = rrdwriter_batch_info(a->rc, names, n, info, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (!info[i].exists || info[i].n_ds < 1)
-            continue;
-        s_sig_t sig = {.n = info[i].n_ds};
-        for (int k = 0; k < sig.n; k++) {
-            strcpy(sig.ds[k].name, info[i].ds_name[k]);
-            sig.ds[k].type = info[i].ds_type[k];
-            sig.ds[k].min = sig.ds[k].max = NAN;
-        }
-        which[i]->sig = s_sig_intern(a, &sig);
-        if (info[i].last_update_s > which[i]->last_ts)
-            which[i]->last_ts = info[i].last_update_s;
-    }
-    free(names);
-    free(which);
-    free(info);
-    return rc;
-}
-
-typedef struct {
-    rrdwriter_apply_t *a;
-    s_file_t **which; /* file of each CREATE */
-    bool exists_seen; /* some file was created by someone else meanwhile */
-} s_create_ctx_t;
-
-static void s_created(rrdwriter_apply_t *a, s_file_t *f)
-{
-    f->sig = f->want;
-    f->last_ts = f->first_ts - 1;
-    (*a->c.creates)++;
-}
-
-static void s_on_create(void *arg, size_t index, int status, const char *text)
-{
-    s_create_ctx_t *ctx = arg;
-    rrdwriter_apply_t *a = ctx->a;
-    s_file_t *f = ctx->which[index];
-    if (status >= 0) {
-        s_created(a, f);
-    } else if (strstr(text, "File exists")) {
-        ctx->exists_seen = true;
-    } else {
-        (*a->c.create_errors)++;
-        uint64_t suppressed;
-        if (s_ratelog_ok(&a->log_error, &suppressed))
-            dp_log_error("rrdcached CREATE failed", "rrd=%s error=\"%s\" suppressed=%llu", f->path,
-                         text, (unsigned long long)suppressed);
-    }
-}
-
-/* CREATE through rrdcached for the n files in which[] (-O: never over an existing file).
-   Returns 0 or -1 (connection lost). */
-static int s_create_remote(rrdwriter_apply_t *a, s_file_t **which, size_t n, bool *exists_seen,
-                           dp_err_t *err)
-{
-    char **cmds = calloc(n + 1, sizeof *cmds);
-    if (!cmds)
-        abort();
-    for (size_t i = 0; i < n; i++) {
-        s_file_t *f = which[i];
-        char *cmd = malloc(S_CREATE_MAX);
-        if (!cmd)
-            abort();
-        size_t len = (size_t)snprintf(cmd, S_CREATE_MAX, "CREATE %s -s %d -b %lld -O", f->path,
-                                      a->cfg.step_s, (long long)(f->first_ts - 1));
-        for (int k = 0; k < f->want->n && len < S_CREATE_MAX; k++) {
-            cmd[len++] = ' ';
-            rrdwriter_def_ds_create_arg(&f->want->ds[k], a->cfg.step_s, cmd + len,
-                                        S_CREATE_MAX - len);
-            len += strlen(cmd + len);
-        }
-        for (int k = 0; k < a->cfg.rras.count && len < S_CREATE_MAX; k++)
-            len += (size_t)snprintf(cmd + len, S_CREATE_MAX - len, " %s", a->cfg.rras.rra[k]);
-        cmds[i] = cmd;
-    }
-    s_create_ctx_t ctx = {.a = a, .which = which};
-    int rc = rrdwriter_batch_commands(a->rc, (const char *const *)cmds, n, s_on_create, &ctx, err);
-    *exists_seen = *exists_seen || ctx.exists_seen;
-    for (size_t i = 0; i < n; i++)
-        free(cmds[i]);
-    free(cmds);
-    return rc;
-}
-
-static void s_creator_open(rrdwriter_apply_t *a, const char *rrd_dir)
-{
-    dp_err_t e = {0};
-    if (rrd_dir && *rrd_dir &&
-        !(a->creator = rrdwriter_create_new(rrd_dir, a->cfg.step_s, &a->cfg.rras, &e)))
-        dp_log_notice("RRD directory not usable here: files are created through rrdcached",
-                      "detail=\"%s\"", e.text);
-}
-
-typedef struct {
-    int status; /* of the probe's UPDATE */
-    char text[160];
-} s_probe_t;
-
-static void s_on_probe(void *arg, size_t index, int status, const char *text)
-{
-    s_probe_t *p = arg;
-    if (index == 0) {
-        p->status = status;
-        snprintf(p->text, sizeof p->text, "%s", text);
-    }
-}
-
-/* Whether rrdcached sees and can write the files we make in our RRD directory: once per
-   connection, a probe file made here is UPDATEd (then FORGOTten) through rrdcached.
-   Returns 1 yes, 0 no, -1 connection lost. */
-static int s_local_ok(rrdwriter_apply_t *a, dp_err_t *err)
-{
-    if (!a->creator)
-        return 0;
-    uint64_t gen = *a->c.reconnects;
-    int shared = rrdwriter_create_shared(a->creator, gen);
-    if (shared >= 0)
-        return shared;
-    char name[RRDWRITER_CREATE_PROBE_MAX], upd[RRDWRITER_CREATE_PROBE_MAX + 40],
-        fgt[RRDWRITER_CREATE_PROBE_MAX + 8];
-    dp_err_t e = {0};
-    s_probe_t probe = {.status = -1};
-    int rc = 0;
-    if (rrdwriter_create_probe_make(a->creator, name, sizeof name, &e) == 0) {
-        snprintf(upd, sizeof upd, "UPDATE %s %lld:1", name, (long long)(dp_time_wall_ms() / 1000));
-        snprintf(fgt, sizeof fgt, "FORGET %s", name);
-        const char *cmds[] = {upd, fgt};
-        rc = rrdwriter_batch_commands(a->rc, cmds, 2, s_on_probe, &probe, err);
-        snprintf(e.text, sizeof e.text, "%s", probe.text);
-    }
-    rrdwriter_create_probe_done(a->creator, name, rc == 0 && probe.status >= 0, gen);
-    if (rc != 0)
-        return -1;
-    if (probe.status >= 0)
-        dp_log_notice("RRD directory shared with rrdcached: creating files here", "dir=%s",
-                      rrdwriter_create_dir(a->creator));
-    else
-        dp_log_notice("rrdcached cannot use files made here: CREATE through rrdcached",
-                      "dir=%s detail=\"%s\"", rrdwriter_create_dir(a->creator), e.text);
-    return probe.status >= 0;
-}
-
-/* Creates the n files in which[] here; leaves in which[0..*left) those to CREATE through
-   rrdcached instead (local failures, reported by rrdcached then). */
-static void s_create_local(rrdwriter_apply_t *a, s_file_t **which, size_t n, size_t *left,
-                           bool *exists_seen)
-{
-    rrdwriter_create_job_t *jobs = calloc(n + 1, sizeof *jobs);
-    if (!jobs)
-        abort();
-    for (size_t i = 0; i < n; i++)
-        jobs[i] = (rrdwriter_create_job_t){.path = which[i]->path,
-                                           .ds = which[i]->want->ds,
-                                           .n_ds = which[i]->want->n,
-                                           .last_up_s = which[i]->first_ts - 1};
-    rrdwriter_create_files(a->creator, jobs, n);
-    dp_counter_t *local = dp_stats_counter(a->cfg.stats, "creates_local");
-    *left = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (jobs[i].status == RRDWRITER_CREATE_DONE) {
-            s_created(a, which[i]);
-            (*local)++;
-        } else if (jobs[i].status == RRDWRITER_CREATE_EXISTS) {
-            *exists_seen = true;
-        } else {
-            uint64_t suppressed;
-            if (s_ratelog_ok(&a->log_error, &suppressed))
-                dp_log_warn("local create failed: CREATE through rrdcached",
-                            "rrd=%s error=\"%s\" suppressed=%llu", which[i]->path, jobs[i].error,
-                            (unsigned long long)suppressed);
-            which[(*left)++] = which[i];
-        }
-    }
-    free(jobs);
-}
-
-/* Creates every listed file without a DS list that wants one: here when rrdcached shares the
-   RRD directory, else (and for local failures) with CREATE through rrdcached.
-   Returns 0 or -1 (connection lost). */
-static int s_create_pass(rrdwriter_apply_t *a, bool *exists_seen, dp_err_t *err)
-{
-    size_t n = 0;
-    s_file_t **which = calloc(a->n_resolve + 1, sizeof *which);
-    if (!which)
-        abort();
-    for (size_t i = 0; i < a->n_resolve; i++)
-        if (!a->resolve[i]->sig && a->resolve[i]->want)
-            which[n++] = a->resolve[i];
-    int rc = n > 0 ? s_local_ok(a, err) : 0;
-    if (rc > 0)
-        s_create_local(a, which, n, &n, exists_seen);
-    if (rc >= 0)
-        rc = n > 0 ? s_create_remote(a, which, n, exists_seen, err) : 0;
-    free(which);
-    return rc < 0 ? -1 : 0;
-}
-
-/* Learns or creates every file in a->resolve. Returns 0 or -1 (connection lost). */
-static int s_resolve(rrdwriter_apply_t *a, dp_err_t *err)
-{
-    bool exists_seen = false;
-    int rc = 0;
-    if (a->n_resolve > 0) {
-        rc = s_info_pass(a, err);
-        if (rc == 0)
-            rc = s_create_pass(a, &exists_seen, err);
-        if (rc == 0 && exists_seen)
-            rc = s_info_pass(a, err);
-    }
-    for (size_t i = 0; i < a->n_resolve; i++)
-        a->resolve[i]->resolving = false;
-    a->n_resolve = 0;
-    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -628,18 +296,18 @@ static void s_old(rrdwriter_apply_t *a, bool replay, const char *rrd, const char
     }
     (*a->c.illegal_old)++;
     uint64_t suppressed;
-    if (s_ratelog_ok(&a->log_old, &suppressed))
+    if (rrdwriter_apply_ratelog_ok(&a->log_old, &suppressed))
         dp_log_notice("update older than the file's last one, dropped",
                       "rrd=%s detail=\"%s\" suppressed=%llu", rrd, text,
                       (unsigned long long)suppressed);
 }
 
 /* Appends "UPDATE <rrd> ts:v:v...\n" to the BATCH text (formatted in place). */
-static void s_add_line(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u, s_file_t *f, int64_t ts,
-                       bool replay)
+static void s_add_line(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u,
+                       rrdwriter_apply_file_t *f, int64_t ts, bool replay)
 {
     size_t plen = strlen(u->rrd);
-    a->text = s_grow(a->text, &a->text_cap, a->text_len + S_LINE_MAX, 1);
+    a->text = rrdwriter_apply_grow(a->text, &a->text_cap, a->text_len + S_LINE_MAX, 1);
     char *start = a->text + a->text_len, *p = start;
     memcpy(p, "UPDATE ", 7);
     memcpy(p + 7, u->rrd, plen);
@@ -656,25 +324,28 @@ static void s_add_line(rrdwriter_apply_t *a, const dp_msg_rrd_update_t *u, s_fil
     }
     *end++ = '\n';
     size_t len = (size_t)(end - start);
-    a->lines = s_grow(a->lines, &a->cap_lines, a->n_lines + 1, sizeof *a->lines);
-    a->lines[a->n_lines++] =
-        (s_line_t){.file = f, .ts = ts, .replay = replay, .off = a->text_len, .len = len};
+    a->lines = rrdwriter_apply_grow(a->lines, &a->cap_lines, a->n_lines + 1, sizeof *a->lines);
+    a->lines[a->n_lines++] = (rrdwriter_apply_line_t){
+        .file = f, .ts = ts, .replay = replay, .off = a->text_len, .len = len};
     a->text_len += len;
     f->last_ts = ts;
 }
 
 /* Validates update u of m (its file f from s_plan, NULL: bad path) and adds its line. */
 static void s_check_update(rrdwriter_apply_t *a, const dp_msg_metrics_t *m,
-                           const dp_msg_rrd_update_t *u, s_file_t *f,
-                           const s_sig_t *const sigs[DP_MSG_DSETS_MAX], bool replay, int64_t now_s)
+                           const dp_msg_rrd_update_t *u, rrdwriter_apply_file_t *f,
+                           const rrdwriter_apply_sig_t *const sigs[DP_MSG_DSETS_MAX], bool replay,
+                           int64_t now_s)
 {
-    dp_err_t err = {0};
+    dp_err_t err; /* written only on a failure: not cleared per update (hot loop) */
+    err.code = DP_ERR_NONE;
+    err.text[0] = '\0';
     int64_t ts = m->ts;
     if (!f) {
         s_reject(a, a->c.rej_path, u->rrd, "path: expected <host>/<name>.rrd of [A-Za-z0-9._:,+-]");
         return;
     }
-    const s_sig_t *sig = s_update_sig(a, m, u, sigs, &err);
+    const rrdwriter_apply_sig_t *sig = s_update_sig(a, m, u, sigs, &err);
     if (!sig) {
         s_reject(a, a->c.rej_ds, u->rrd, err.text);
         return;
@@ -713,17 +384,18 @@ static void s_plan(rrdwriter_apply_t *a)
     size_t k = 0;
     for (size_t w = 0; w < a->n_work; w++) {
         const dp_msg_metrics_t *m = &a->work[w].msg->metrics;
-        const s_sig_t *sigs[DP_MSG_DSETS_MAX] = {0};
+        const rrdwriter_apply_sig_t *sigs[DP_MSG_DSETS_MAX] = {0};
         s_dset_sigs(a, m, sigs);
-        a->ufile = s_grow(a->ufile, &a->cap_ufile, k + m->n_updates, sizeof *a->ufile);
+        a->ufile =
+            rrdwriter_apply_grow(a->ufile, &a->cap_ufile, k + m->n_updates, sizeof *a->ufile);
         for (size_t i = 0; i < m->n_updates; i++) {
             const dp_msg_rrd_update_t *u = &m->updates[i];
-            s_file_t *f = a->ufile[k++] = s_file_checked(a, u->rrd);
+            rrdwriter_apply_file_t *f = a->ufile[k++] = s_file_checked(a, u->rrd);
             if (!f || f->sig)
                 continue; /* bad path (rejected later) or known file */
-            const s_sig_t *sig = s_update_sig(a, m, u, sigs, NULL);
+            const rrdwriter_apply_sig_t *sig = s_update_sig(a, m, u, sigs, NULL);
             if (sig)
-                s_want(a, f, sig, m->ts);
+                rrdwriter_apply_want(a, f, sig, m->ts);
         }
     }
 }
@@ -734,7 +406,7 @@ static void s_format(rrdwriter_apply_t *a)
     size_t k = 0;
     for (size_t w = 0; w < a->n_work; w++) {
         const dp_msg_metrics_t *m = &a->work[w].msg->metrics;
-        const s_sig_t *sigs[DP_MSG_DSETS_MAX] = {0};
+        const rrdwriter_apply_sig_t *sigs[DP_MSG_DSETS_MAX] = {0};
         s_dset_sigs(a, m, sigs);
         bool replay = a->work[w].end_lsn <= a->replay_end;
         for (size_t i = 0; i < m->n_updates; i++)
@@ -749,7 +421,7 @@ static void s_on_batch_error(void *arg, size_t index, int status, const char *te
 {
     (void)status;
     rrdwriter_apply_t *a = arg;
-    s_line_t *l = &a->lines[index];
+    rrdwriter_apply_line_t *l = &a->lines[index];
     a->round_errors++;
     const char *last = strstr(text, "last update time is ");
     if (strstr(text, "illegal attempt to update") && last) {
@@ -770,7 +442,7 @@ static void s_on_batch_error(void *arg, size_t index, int status, const char *te
     }
     (*a->c.update_errors)++;
     uint64_t suppressed;
-    if (s_ratelog_ok(&a->log_error, &suppressed))
+    if (rrdwriter_apply_ratelog_ok(&a->log_error, &suppressed))
         dp_log_error("rrdcached refused an update", "rrd=%s error=\"%s\" suppressed=%llu",
                      l->file->path, text, (unsigned long long)suppressed);
 }
@@ -782,16 +454,16 @@ static int s_retry(rrdwriter_apply_t *a, dp_err_t *err)
     for (size_t i = 0; i < a->n_lines; i++) {
         if (!a->lines[i].retry)
             continue;
-        s_want(a, a->lines[i].file, a->lines[i].file->want, a->lines[i].ts);
+        rrdwriter_apply_want(a, a->lines[i].file, a->lines[i].file->want, a->lines[i].ts);
     }
-    if (s_resolve(a, err) != 0)
+    if (rrdwriter_apply_resolve(a, err) != 0)
         return -1;
     char *text = malloc(a->text_len + 1);
-    s_line_t *lines = calloc(a->n_lines + 1, sizeof *lines);
+    rrdwriter_apply_line_t *lines = calloc(a->n_lines + 1, sizeof *lines);
     if (!text || !lines)
         abort();
     for (size_t i = 0; i < a->n_lines; i++) {
-        s_line_t *l = &a->lines[i];
+        rrdwriter_apply_line_t *l = &a->lines[i];
         if (!l->retry)
             continue;
         if (!l->file->sig) {
@@ -804,7 +476,7 @@ static int s_retry(rrdwriter_apply_t *a, dp_err_t *err)
         len += l->len;
         n++;
     }
-    s_line_t *saved = a->lines;
+    rrdwriter_apply_line_t *saved = a->lines;
     a->lines = lines;
     int rc = rrdwriter_batch_run(a->rc, text, len, n, s_on_batch_error, a, err);
     a->round_sent += n;
@@ -833,7 +505,7 @@ static int s_round(rrdwriter_apply_t *a)
     if (a->n_work == 0)
         return 0;
     s_plan(a);
-    int rc = s_resolve(a, &err);
+    int rc = rrdwriter_apply_resolve(a, &err);
     if (rc == 0) {
         s_format(a);
         if (a->work[a->n_work - 1].end_lsn > a->sent_hwm)
@@ -858,6 +530,8 @@ static int s_round(rrdwriter_apply_t *a)
         for (size_t i = 0; a->cfg.trace && i < a->n_work; i++)
             rrdwriter_trace_written(a->cfg.trace, a->work[i].msg->metrics.device_id,
                                     a->work[i].msg->metrics.job_id, now_ms);
+        for (size_t i = 0; i < a->n_work; i++)
+            a->trim_bytes += a->work[i].end_lsn - a->work[i].start_lsn;
         uint64_t done = a->work[a->n_work - 1].end_lsn;
         if (done > atomic_load(&a->applied))
             atomic_store(&a->applied, done);
@@ -893,7 +567,7 @@ static int s_connect(rrdwriter_apply_t *a, uint64_t first)
         a->replay_end = a->sent_hwm;
     if (first < a->cursor)
         a->cursor = first;
-    for (s_file_t *f = zhashx_first(a->files); f; f = zhashx_next(a->files))
+    for (rrdwriter_apply_file_t *f = zhashx_first(a->files); f; f = zhashx_next(a->files))
         f->last_ts = 0;
     (*a->c.reconnects)++;
     *a->c.rrdcached_up = 1;
@@ -916,6 +590,19 @@ static void s_wait(rrdwriter_apply_t *a, int ms)
     if (!a->stop)
         pthread_cond_timedwait(&a->wake, &a->lock, &ts);
     pthread_mutex_unlock(&a->lock);
+}
+
+/* Idle after a burst: hands the memory freed since back to the system (glibc keeps a
+   thread arena's peak otherwise; the loop thread's decoded messages are freed here). */
+static void s_trim(rrdwriter_apply_t *a)
+{
+    int64_t now_ms = dp_time_mono_ms();
+    if (a->trim_bytes < S_TRIM_BYTES || now_ms - a->trim_ms < S_TRIM_EVERY_MS)
+        return;
+    malloc_trim(0);
+    (*a->c.malloc_trims)++;
+    a->trim_bytes = 0;
+    a->trim_ms = now_ms;
 }
 
 static void *s_thread(void *arg)
@@ -947,6 +634,7 @@ static void *s_thread(void *arg)
                     a->last_io_ms = dp_time_mono_ms();
                 continue;
             }
+            s_trim(a);
             pthread_mutex_lock(&a->lock);
             if (!a->stop && a->cursor >= a->committed) {
                 struct timespec ts;
@@ -993,7 +681,7 @@ rrdwriter_apply_t *rrdwriter_apply_start(const rrdwriter_apply_cfg_t *cfg, dp_er
     if (!a->queue)
         abort();
     a->reader = rrdwriter_spool_reader_new(a->cfg.spool_dir);
-    s_creator_open(a, cfg->rrd_dir);
+    rrdwriter_apply_creator_open(a, cfg->rrd_dir);
     a->files = zhashx_new();
     a->sigs = zhashx_new();
     a->dssets = zhashx_new();
@@ -1014,7 +702,7 @@ rrdwriter_apply_t *rrdwriter_apply_start(const rrdwriter_apply_cfg_t *cfg, dp_er
 
 static void s_file_free(void **p)
 {
-    s_file_t *f = *p;
+    rrdwriter_apply_file_t *f = *p;
     if (f)
         free(f->path);
     free(f);
@@ -1035,7 +723,7 @@ void rrdwriter_apply_stop(rrdwriter_apply_t **p)
     for (size_t i = 0; i < a->q_len; i++)
         dp_msg_destroy(&a->queue[(a->q_head + i) % RRDWRITER_APPLY_QUEUE_MAX].msg);
     s_free_work(a);
-    for (s_file_t *f = zhashx_first(a->files); f; f = zhashx_next(a->files)) {
+    for (rrdwriter_apply_file_t *f = zhashx_first(a->files); f; f = zhashx_next(a->files)) {
         void *v = f;
         s_file_free(&v);
     }
@@ -1064,9 +752,13 @@ void rrdwriter_apply_push(rrdwriter_apply_t *a, dp_msg_t **msg, uint64_t start_l
                           uint64_t end_lsn)
 {
     pthread_mutex_lock(&a->lock);
-    if (a->q_len < RRDWRITER_APPLY_QUEUE_MAX) {
+    uint64_t bytes = end_lsn - start_lsn;
+    if (a->q_len < RRDWRITER_APPLY_QUEUE_MAX &&
+        (a->q_len == 0 || a->q_bytes + bytes <= RRDWRITER_APPLY_QUEUE_BYTES)) {
         size_t tail = (a->q_head + a->q_len) % RRDWRITER_APPLY_QUEUE_MAX;
-        a->queue[tail] = (s_item_t){.msg = *msg, .start_lsn = start_lsn, .end_lsn = end_lsn};
+        a->q_bytes += bytes;
+        a->queue[tail] =
+            (rrdwriter_apply_item_t){.msg = *msg, .start_lsn = start_lsn, .end_lsn = end_lsn};
         a->q_len++;
         *msg = NULL;
     }
@@ -1088,6 +780,15 @@ void rrdwriter_apply_commit(rrdwriter_apply_t *a, uint64_t committed_lsn, uint64
 uint64_t rrdwriter_apply_applied(rrdwriter_apply_t *a)
 {
     return atomic_load(&a->applied);
+}
+
+//  --------------------------------------------------------------------------
+uint64_t rrdwriter_apply_queued_bytes(rrdwriter_apply_t *a)
+{
+    pthread_mutex_lock(&a->lock);
+    uint64_t bytes = a->q_bytes;
+    pthread_mutex_unlock(&a->lock);
+    return bytes;
 }
 
 //  --------------------------------------------------------------------------

@@ -19,9 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RRDWRITER_APPLY_BATCH_MAX  20000 /* updates per BATCH (soft: whole messages) */
-#define RRDWRITER_APPLY_QUEUE_MAX  4096  /* decoded messages handed over in memory */
-#define RRDWRITER_APPLY_TIMEOUT_MS 10000 /* rrdcached I/O timeout */
+#define RRDWRITER_APPLY_BATCH_MAX   20000       /* updates per BATCH (soft: whole messages) */
+#define RRDWRITER_APPLY_QUEUE_MAX   4096        /* decoded messages handed over in memory ... */
+#define RRDWRITER_APPLY_QUEUE_BYTES (64u << 20) /* ... and their spooled (encoded) bytes */
+#define RRDWRITER_APPLY_TIMEOUT_MS  10000       /* rrdcached I/O timeout */
 
 typedef struct rrdwriter_apply rrdwriter_apply_t;
 
@@ -50,7 +51,9 @@ void rrdwriter_apply_stop(rrdwriter_apply_t **p);
 
 /* Hands over a committed message spooled at [start_lsn, end_lsn). Takes ownership of *msg
    (sets it NULL); it is freed at once when the in-memory queue is full (the thread then
-   reads the frame back from the spool). */
+   reads the frame back from the spool): full is RRDWRITER_APPLY_QUEUE_MAX messages or, with
+   this one, more than RRDWRITER_APPLY_QUEUE_BYTES of spooled frames (a decoded message takes
+   about twice its frame), so the memory a slow rrdcached can pile up is bounded. */
 void rrdwriter_apply_push(rrdwriter_apply_t *a, dp_msg_t **msg, uint64_t start_lsn,
                           uint64_t end_lsn);
 
@@ -60,6 +63,9 @@ void rrdwriter_apply_commit(rrdwriter_apply_t *a, uint64_t committed_lsn, uint64
 
 /* Position before which every frame was applied (answered by rrdcached or rejected). */
 uint64_t rrdwriter_apply_applied(rrdwriter_apply_t *a);
+
+/* Spooled bytes of the messages waiting in the in-memory queue. */
+uint64_t rrdwriter_apply_queued_bytes(rrdwriter_apply_t *a);
 
 /* True while connected to rrdcached. */
 bool rrdwriter_apply_is_up(rrdwriter_apply_t *a);

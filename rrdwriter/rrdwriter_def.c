@@ -574,7 +574,8 @@ int rrdwriter_def_ds_create_arg(const rrdwriter_def_ds_t *ds, int step_s, char *
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-int rrdwriter_def_check_ds_value(const rrdwriter_def_ds_t *ds, double v, dp_err_t *err)
+/* The full rules, with the error text; reached only for values the fast path cannot pass. */
+static int s_check_ds_value_slow(const rrdwriter_def_ds_t *ds, double v, dp_err_t *err)
 {
     if (isnan(v))
         return 0;
@@ -589,4 +590,14 @@ int rrdwriter_def_check_ds_value(const rrdwriter_def_ds_t *ds, double v, dp_err_
         return dp_err_set(err, DP_ERR_PROTO, "%s: %s needs a value >= 0, got %.17g", ds->name,
                           s_ds_types[ds->type], v);
     return 0;
+}
+
+int rrdwriter_def_check_ds_value(const rrdwriter_def_ds_t *ds, double v, dp_err_t *err)
+{
+    /* per value on the hot path: a finite GAUGE, or an integral 0 <= v < 2^63 for the counter
+       types, passes without libm calls (the int64 cast truncates exactly in that range) */
+    if (ds->type == RRDWRITER_DEF_GAUGE ? isfinite(v)
+                                        : v >= 0 && v < 0x1p63 && (double)(int64_t)v == v)
+        return 0;
+    return s_check_ds_value_slow(ds, v, err);
 }

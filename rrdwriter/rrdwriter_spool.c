@@ -7,7 +7,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +18,9 @@
 
 #define S_NAME_FMT   "%s/seg-%016llx.spool"
 #define S_PATH_MAX   4096
-#define S_READ_CHUNK (4u << 20) /* reader buffer refill size */
-#define S_BUF_START  (1u << 20) /* initial append buffer */
+#define S_READ_CHUNK (4u << 20)  /* reader buffer refill size */
+#define S_BUF_START  (1u << 20)  /* initial append buffer */
+#define S_SUM_TAG    0x63726333u /* "crc3": high half of a CRC-32C frame sum */
 
 typedef struct {
     uint64_t seg;       /* segment number */
@@ -52,6 +55,9 @@ struct rrdwriter_spool_reader {
 };
 
 static const unsigned char s_sum_key[crypto_shorthash_KEYBYTES]; /* zero key: integrity only */
+static uint32_t s_crc_table[256]; /* CRC-32C (Castagnoli, reflected), software fallback */
+static pthread_once_t s_crc_once = PTHREAD_ONCE_INIT;
+static bool s_crc_hw; /* SSE4.2 crc32 instruction available */
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -64,13 +70,66 @@ static void *s_realloc(void *p, size_t size)
     return q;
 }
 
+static void s_crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+        s_crc_table[i] = c;
+    }
+#if defined(__x86_64__)
+    s_crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t s_crc_hw32c(const unsigned char *p, size_t n)
+{
+    uint64_t c = 0xffffffffu;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, p, sizeof v);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    uint32_t c32 = (uint32_t)c;
+    for (; n; p++, n--)
+        c32 = __builtin_ia32_crc32qi(c32, *p);
+    return ~c32;
+}
+#endif
+
+static uint32_t s_crc32c(const void *data, size_t size)
+{
+    pthread_once(&s_crc_once, s_crc_init);
+    const unsigned char *p = data;
+#if defined(__x86_64__)
+    if (s_crc_hw)
+        return s_crc_hw32c(p, size);
+#endif
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < size; i++)
+        c = s_crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+    return ~c;
+}
+
+/* The sum field of a frame: S_SUM_TAG in the high half, the payload's CRC-32C in the low. */
 static uint64_t s_sum(const void *data, size_t size)
 {
+    return (uint64_t)S_SUM_TAG << 32 | s_crc32c(data, size);
+}
+
+/* True when sum matches the payload: a tagged CRC-32C (this version), else the SipHash-2-4
+   that spools written before it carry (read, never written). */
+static bool s_sum_ok(const void *data, size_t size, uint64_t sum)
+{
+    if (sum >> 32 == S_SUM_TAG && (uint32_t)sum == s_crc32c(data, size))
+        return true;
     unsigned char out[crypto_shorthash_BYTES];
     crypto_shorthash(out, data, size, s_sum_key);
     uint64_t v;
     memcpy(&v, out, sizeof v);
-    return v;
+    return v == sum;
 }
 
 static void s_put_le(unsigned char *p, uint64_t v, int n)
@@ -150,7 +209,7 @@ static uint64_t s_valid_prefix(int fd, uint64_t *cut)
             break;
         payload = s_realloc(payload, len ? len : 1);
         if (pread(fd, payload, len, (off_t)(off + sizeof head)) != (ssize_t)len ||
-            s_sum(payload, len) != sum)
+            !s_sum_ok(payload, len, sum))
             break;
         off += sizeof head + len;
     }
@@ -534,7 +593,7 @@ int rrdwriter_spool_reader_next(rrdwriter_spool_reader_t *r, uint64_t *lsn, uint
         }
         if (ok) {
             h = (const unsigned char *)r->buf + (off - r->buf_off);
-            ok = s_sum(h + RRDWRITER_SPOOL_FRAME_HEAD, len) == s_get_le(h + 4, 8);
+            ok = s_sum_ok(h + RRDWRITER_SPOOL_FRAME_HEAD, len, s_get_le(h + 4, 8));
         }
         if (!ok) {
             s_reader_close(r);

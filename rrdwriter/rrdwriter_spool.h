@@ -1,10 +1,14 @@
 /*  rrdwriter_spool.h - the rrdwriter's durable spool: append-only segment files of frames
     Segments are DIR/seg-<16 hex digits>.spool; each holds frames [u32 len][u64 sum][payload]
-    (little endian; sum = SipHash of the payload). A position (lsn) is seg << 40 | offset, so
-    positions order across segments. One writer side (append, commit, trim; the thread that
-    opened the spool) and any number of readers (each used by one thread) that read committed
-    frames by position. Opening scans DIR, cuts a torn tail off the last segment and starts a
-    new segment, so earlier segments are never appended to again.
+    (little endian; sum = 0x63726333 << 32 | CRC-32C of the payload, SSE4.2 where available).
+    Frames of spools written before 2026-11-26 carry sum = SipHash-2-4 (zero key) of the
+    payload and are still read; a spool written now is NOT readable by those versions (they
+    would cut it as corrupt): drain it (BACKLOG says backlog: 0) before a downgrade.
+    A position (lsn) is seg << 40 | offset, so positions order across segments. One writer
+    side (append, commit, trim; the thread that opened the spool) and any number of readers
+    (each used by one thread) that read committed frames by position. Opening scans DIR, cuts
+    a torn tail off the last segment and starts a new segment, so earlier segments are never
+    appended to again.
     SPDX-License-Identifier: MIT */
 #ifndef RRDWRITER_SPOOL_H
 #define RRDWRITER_SPOOL_H

@@ -3,7 +3,8 @@
 # 20 devices x 4 ports over CURVE; files are created LibreNMS-style (rrdtool info: step, DERIVE
 # min 0, heartbeat 2 x step, the 13 RRAs), rrdtool fetch gives the exact rates, one update with
 # a data source too few is rejected (counted, named) and the same file's other updates are
-# all there; STATS/BACKLOG answer; SIGTERM exits 0.
+# all there; STATS/BACKLOG answer; SIGTERM exits 0. DP_RRD_DIR is rrdcached's: the files are
+# made here and, being absent, are not asked about with INFO first (info_skipped).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
@@ -23,7 +24,8 @@ sent_all() { [ "$(rw_stat updates_sent)" = 319 ] && rw_backlog_zero; }
 dp_wait_until 30 sent_all || fail "updates_sent=$(rw_stat updates_sent) (want 319): $(rw_ctl STATS)"
 stats=$(rw_ctl STATS)
 for want in "creates: 80" "rejected_ds_mismatch: 1" "updates_rejected: 1" "received: 80" \
-    "accepted: 80" "acked: 80" "updates_applied: 319" "batch_errors: 0" "illegal_old: 0" "rrdcached_up: 1"; do
+    "accepted: 80" "acked: 80" "updates_applied: 319" "batch_errors: 0" "illegal_old: 0" "rrdcached_up: 1" \
+    "creates_local: 80" "info_skipped: 80"; do
     grep -qx "$want" <<<"$stats" || fail "STATS lacks '$want': $stats"
 done
 grep -q 'msg="update rejected" rrd=dev3/port-id2.rrd reason="ds: 14 data sources' "$RW_LOG" ||

@@ -1,9 +1,12 @@
 /*  test_rrdwriter_spool.c - rrdwriter_spool: append/commit/read back in order, positions across
     segments, reopen after a crash (torn tail cut, never appended to again), corrupt frames,
-    trimming rules (applied + kept window + journal bytes, max size).
+    trimming rules (applied + kept window + journal bytes, max size), frame sums (tagged
+    CRC-32C; SipHash frames of older spools still read).
     SPDX-License-Identifier: MIT */
 #include "dp_test.h"
 #include "../../rrdwriter/rrdwriter_spool.h"
+
+#include <sodium.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -196,6 +199,81 @@ DP_TEST(rrdwriter_spool_trim_rules)
     /* the reader skips trimmed segments */
     CHECK_EQ_INT(s_read_all(dir, RRDWRITER_SPOOL_LSN(seg0, 0), rrdwriter_spool_committed(s), 0),
                  -1000); /* reads a "big" frame, not frame-0: it went past the gap */
+    rrdwriter_spool_destroy(&s);
+    s_rmdir(dir);
+    free(dir);
+}
+
+/* Writes one frame [len][sum][payload] at the end of path. */
+static bool s_put_frame(const char *path, const char *payload, uint64_t sum)
+{
+    FILE *f = fopen(path, "ab");
+    if (!f)
+        return false;
+    unsigned char h[RRDWRITER_SPOOL_FRAME_HEAD];
+    uint64_t len = strlen(payload);
+    for (int i = 0; i < 4; i++)
+        h[i] = (unsigned char)(len >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        h[4 + i] = (unsigned char)(sum >> (8 * i));
+    bool ok = fwrite(h, 1, sizeof h, f) == sizeof h && fwrite(payload, 1, len, f) == len;
+    return fclose(f) == 0 && ok;
+}
+
+static uint64_t s_siphash(const char *payload)
+{
+    static const unsigned char key[crypto_shorthash_KEYBYTES];
+    unsigned char out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, (const unsigned char *)payload, strlen(payload), key);
+    uint64_t v;
+    memcpy(&v, out, sizeof v);
+    return v;
+}
+
+DP_TEST(rrdwriter_spool_frame_sum_is_tagged_crc32c)
+{
+    char *dir = s_tmpdir();
+    dp_err_t err = {0};
+    rrdwriter_spool_t *s = rrdwriter_spool_open(dir, &err);
+    CHECK(s);
+    uint64_t first = rrdwriter_spool_first(s);
+    CHECK(rrdwriter_spool_append(s, "123456789", 9, NULL, &err) == 0);
+    CHECK(rrdwriter_spool_commit(s, 0, &err) == 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/seg-%016llx.spool", dir,
+             (unsigned long long)RRDWRITER_SPOOL_SEG(first));
+    unsigned char h[RRDWRITER_SPOOL_FRAME_HEAD];
+    FILE *f = fopen(path, "rb");
+    CHECK(f);
+    CHECK(fread(h, 1, sizeof h, f) == sizeof h);
+    fclose(f);
+    uint64_t sum = 0;
+    for (int i = 7; i >= 0; i--)
+        sum = sum << 8 | h[4 + i];
+    CHECK(sum == (UINT64_C(0x63726333) << 32 | 0xe3069283u)); /* CRC-32C check value */
+    rrdwriter_spool_destroy(&s);
+    s_rmdir(dir);
+    free(dir);
+}
+
+DP_TEST(rrdwriter_spool_reads_siphash_frames_of_older_spools)
+{
+    /* a segment as the previous version wrote it: SipHash sums; the last frame torn */
+    char *dir = s_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/seg-%016llx.spool", dir, 5ULL);
+    CHECK(s_put_frame(path, "frame-0", s_siphash("frame-0")));
+    CHECK(s_put_frame(path, "frame-1", s_siphash("frame-1")));
+    CHECK(s_put_frame(path, "frame-2", s_siphash("frame-x"))); /* wrong sum: cut at open */
+    dp_err_t err = {0};
+    rrdwriter_spool_t *s = rrdwriter_spool_open(dir, &err);
+    CHECK(s);
+    CHECK(rrdwriter_spool_repaired(s) == 1);
+    CHECK(rrdwriter_spool_first(s) == RRDWRITER_SPOOL_LSN(5, 0));
+    CHECK(rrdwriter_spool_opened_at(s) == RRDWRITER_SPOOL_LSN(6, 0));
+    CHECK(rrdwriter_spool_append(s, "frame-2", 7, NULL, &err) == 0);
+    CHECK(rrdwriter_spool_commit(s, 0, &err) == 0);
+    CHECK_EQ_INT(s_read_all(dir, rrdwriter_spool_first(s), rrdwriter_spool_committed(s), 0), 3);
     rrdwriter_spool_destroy(&s);
     s_rmdir(dir);
     free(dir);

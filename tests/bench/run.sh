@@ -14,11 +14,14 @@
 # Once per run: dpsim PDUs/s on one thread (simload) and the rrdwriter alone
 # (tests/integration/bench_rrdwriter.sh). RRD files use DP_RRA=small (about 12 KB per port
 # file: LibreNMS's layout, 2.5 MB per port, does not fit 2.4M ports on this disk).
-# Knobs: DP_BENCH_SIZES, DP_BENCH_SECONDS, DP_BENCH_POLLERS (2), DP_BENCH_WORKERS (1 thread
-# each), DP_BENCH_PEER_SECONDS (15), DP_BENCH_WALK_DEVICES (100), DP_BENCH_MARIADB_ARGS (extra mariadbd options), DP_BENCH_RW=0 skips the
-# rrdwriter-alone run, DP_BENCH_MIN_FREE_GB (40, for the 100,000 run), DP_BENCH_DRAIN_SECONDS
-# (120: how long the rrdwriter may catch up after the 100,000 cycle before the figures are
-# taken; smaller sizes wait up to 900 s for every update).
+# Knobs: DP_BENCH_SIZES, DP_BENCH_SECONDS, DP_BENCH_COLD_SECONDS (3600, the 100,000 cold cycle),
+# DP_BENCH_POLLERS (2), DP_BENCH_WORKERS (1 thread each), DP_BENCH_PEER_SECONDS (15),
+# DP_BENCH_WALK_DEVICES (100), DP_BENCH_MARIADB_ARGS (extra mariadbd options),
+# DP_BENCH_DB_DIGEST=1 (prints MariaDB's time per statement; add --performance-schema=ON to the
+# options), DP_BENCH_RW=0 skips the rrdwriter-alone run, DP_BENCH_MIN_FREE_GB (40, for the
+# 100,000 run), DP_BENCH_DRAIN_SECONDS (120: how long the rrdwriter may catch up after the
+# 100,000 warm cycle before the figures are taken; smaller sizes and cold cycles wait up to
+# 900 s for every update).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
@@ -349,6 +352,13 @@ s_size()  # N
         say "  warm: skipped (the cold cycle did not finish in its time box)"
     fi
 
+    if [ "${DP_BENCH_DB_DIGEST:-0}" = 1 ]; then # MariaDB's time per statement (needs performance_schema)
+        mariadb --no-defaults -S "$DB_SOCK" -uroot -e "SELECT COUNT_STAR AS n,
+            ROUND(SUM_TIMER_WAIT / 1e12, 2) AS total_s, ROUND(SUM_ROWS_EXAMINED / COUNT_STAR) AS rows_exam,
+            LEFT(DIGEST_TEXT, 110) AS stmt FROM performance_schema.events_statements_summary_by_digest
+            ORDER BY SUM_TIMER_WAIT DESC LIMIT 15" >"$RES/$n-db-digest.txt" 2>&1
+        sed 's/^/  db: /' "$RES/$n-db-digest.txt" >&2
+    fi
     # stop everything, delete the RRD files and the servers' folders
     for p in rw $PNAMES; do dp_stop "${PID[$p]}"; done
     dp_stop "$RC_PID"

@@ -228,3 +228,215 @@ netsnmp_pdu *dp_snmp_udp_parse(const u_char *data, size_t len)
     }
     return pdu;
 }
+
+//  --------------------------------------------------------------------------
+//  Parsing into reused storage
+
+//  n bytes of the arena, 8-aligned (the arena is sized from the datagram: always fits).
+static u_char *s_arena(dp_snmp_udp_reply_t *r, size_t n)
+{
+    size_t at = (r->arena_used + 7) & ~(size_t)7;
+    if (at + n > r->arena_cap)
+        return NULL;
+    r->arena_used = at + n;
+    return r->arena + at;
+}
+
+//  Makes room for a message of len bytes: every value's storage is bounded by its encoding
+//  (a string by its length, an OID by 8 bytes per byte plus one sub-id, 8-byte alignment).
+static int s_reserve(dp_snmp_udp_reply_t *r, size_t len)
+{
+    size_t need = 16 * len + 64;
+    if (need > r->arena_cap) {
+        u_char *a = realloc(r->arena, need);
+        if (!a)
+            return -1;
+        r->arena = a;
+        r->arena_cap = need;
+    }
+    r->arena_used = 0;
+    r->nvars = 0;
+    return 0;
+}
+
+//  Doubles the varbind array. Varbinds point into themselves (name_loc, buf): moved by hand.
+static int s_grow_vars(dp_snmp_udp_reply_t *r)
+{
+    int cap = r->cap ? r->cap * 2 : 64;
+    netsnmp_variable_list *v = malloc((size_t)cap * sizeof *v);
+    if (!v)
+        return -1;
+    for (int i = 0; i < r->nvars; i++) {
+        const netsnmp_variable_list *from = &r->vars[i];
+        v[i] = *from;
+        v[i].name = v[i].name_loc;
+        if (from->val.string == from->buf)
+            v[i].val.string = v[i].buf;
+    }
+    free(r->vars);
+    r->vars = v;
+    r->cap = cap;
+    return 0;
+}
+
+static netsnmp_variable_list *s_next_var(dp_snmp_udp_reply_t *r)
+{
+    if (r->nvars == r->cap && s_grow_vars(r) != 0)
+        return NULL;
+    netsnmp_variable_list *vp = &r->vars[r->nvars];
+    vp->next_variable = NULL;
+    vp->name = vp->name_loc;
+    vp->name_length = MAX_OID_LEN;
+    vp->val.string = NULL;
+    vp->data = NULL;
+    vp->dataFreeHook = NULL;
+    vp->index = 0;
+    return vp;
+}
+
+//  A string-like value: in the varbind's buf when it fits (as net-snmp does), else the arena.
+static u_char *s_parse_str(dp_snmp_udp_reply_t *r, netsnmp_variable_list *vp, u_char *val)
+{
+    size_t len = SNMP_MAX_PACKET_LEN;
+    vp->val.string = vp->val_len < sizeof vp->buf ? vp->buf : s_arena(r, vp->val_len);
+    if (!vp->val.string)
+        return NULL;
+    if (vp->type == ASN_BIT_STR)
+        return asn_parse_bitstring(val, &len, &vp->type, vp->val.bitstring, &vp->val_len);
+    return asn_parse_string(val, &len, &vp->type, vp->val.string, &vp->val_len);
+}
+
+static u_char *s_parse_oid(dp_snmp_udp_reply_t *r, netsnmp_variable_list *vp, u_char *val)
+{
+    oid objid[MAX_OID_LEN];
+    size_t len = SNMP_MAX_PACKET_LEN, n = MAX_OID_LEN;
+    u_char *p = asn_parse_objid(val, &len, &vp->type, objid, &n);
+    vp->val_len = n * sizeof(oid);
+    vp->val.objid = p ? (oid *)(void *)s_arena(r, vp->val_len) : NULL;
+    if (!vp->val.objid)
+        return NULL;
+    memcpy(vp->val.objid, objid, vp->val_len);
+    return p;
+}
+
+//  One value, by type, as snmp_pdu_parse reads it. NULL when it does not parse.
+static u_char *s_parse_value(dp_snmp_udp_reply_t *r, netsnmp_variable_list *vp, u_char *val)
+{
+    size_t len = SNMP_MAX_PACKET_LEN;
+    switch ((short)vp->type) {
+    case ASN_INTEGER:
+        vp->val.integer = (long *)(void *)vp->buf;
+        vp->val_len = sizeof(long);
+        return asn_parse_int(val, &len, &vp->type, vp->val.integer, sizeof(long));
+    case ASN_COUNTER:
+    case ASN_GAUGE:
+    case ASN_TIMETICKS:
+    case ASN_UINTEGER:
+        vp->val.integer = (long *)(void *)vp->buf;
+        vp->val_len = sizeof(u_long);
+        return asn_parse_unsigned_int(val, &len, &vp->type, (u_long *)vp->val.integer, vp->val_len);
+#ifdef NETSNMP_WITH_OPAQUE_SPECIAL_TYPES
+    case ASN_OPAQUE_COUNTER64:
+    case ASN_OPAQUE_U64:
+#endif
+    case ASN_COUNTER64:
+        vp->val.counter64 = (struct counter64 *)(void *)vp->buf;
+        vp->val_len = sizeof(struct counter64);
+        return asn_parse_unsigned_int64(val, &len, &vp->type, vp->val.counter64, vp->val_len);
+#ifdef NETSNMP_WITH_OPAQUE_SPECIAL_TYPES
+    case ASN_OPAQUE_FLOAT:
+        vp->val.floatVal = (float *)(void *)vp->buf;
+        vp->val_len = sizeof(float);
+        return asn_parse_float(val, &len, &vp->type, vp->val.floatVal, vp->val_len);
+    case ASN_OPAQUE_DOUBLE:
+        vp->val.doubleVal = (double *)(void *)vp->buf;
+        vp->val_len = sizeof(double);
+        return asn_parse_double(val, &len, &vp->type, vp->val.doubleVal, vp->val_len);
+    case ASN_OPAQUE_I64:
+        vp->val.counter64 = (struct counter64 *)(void *)vp->buf;
+        vp->val_len = sizeof(struct counter64);
+        return asn_parse_signed_int64(val, &len, &vp->type, vp->val.counter64,
+                                      sizeof(struct counter64));
+#endif
+    case ASN_IPADDRESS:
+        if (vp->val_len != 4)
+            return NULL;
+        return s_parse_str(r, vp, val);
+    case ASN_OCTET_STR:
+    case ASN_OPAQUE:
+    case ASN_NSAP:
+    case ASN_BIT_STR:
+        return s_parse_str(r, vp, val);
+    case ASN_OBJECT_ID:
+        return s_parse_oid(r, vp, val);
+    case SNMP_NOSUCHOBJECT:
+    case SNMP_NOSUCHINSTANCE:
+    case SNMP_ENDOFMIBVIEW:
+    case ASN_NULL:
+        return val; /* no value */
+    default:
+        return NULL; /* net-snmp: "bad type returned" */
+    }
+}
+
+//  The PDU after its tag: request id, error status and index, then the varbind list.
+static int s_parse_pdu(dp_snmp_udp_reply_t *r, u_char *p, size_t left)
+{
+    u_char type;
+    if (!(p = asn_parse_int(p, &left, &type, &r->reqid, sizeof r->reqid)) ||
+        !(p = asn_parse_int(p, &left, &type, &r->errstat, sizeof r->errstat)) ||
+        !(p = asn_parse_int(p, &left, &type, &r->errindex, sizeof r->errindex)) ||
+        !(p = asn_parse_sequence(p, &left, &type, ASN_SEQUENCE | ASN_CONSTRUCTOR, "varbinds")))
+        return -1;
+    while ((int)left > 0) {
+        netsnmp_variable_list *vp = s_next_var(r);
+        u_char *val = NULL;
+        if (!vp)
+            return -1;
+        p = snmp_parse_var_op(p, vp->name_loc, &vp->name_length, &vp->type, &vp->val_len, &val,
+                              &left);
+        if (!p || !s_parse_value(r, vp, val))
+            return -1;
+        r->nvars++;
+    }
+    for (int i = 0; i + 1 < r->nvars; i++)
+        r->vars[i].next_variable = &r->vars[i + 1];
+    return 0;
+}
+
+int dp_snmp_udp_parse_into(const u_char *data, size_t len, dp_snmp_udp_reply_t *r)
+{
+    u_char community[256], msg_type;
+    size_t clen = sizeof community, left = len;
+    if (s_reserve(r, len) != 0)
+        return -1;
+    u_char *p = snmp_comstr_parse((u_char *)data, &left, community, &clen, &r->version);
+    if (!p || (r->version != SNMP_VERSION_1 && r->version != SNMP_VERSION_2c))
+        return -1;
+    if (!(p = asn_parse_header(p, &left, &msg_type)))
+        return -1;
+    r->command = msg_type;
+    r->reqid = r->errstat = r->errindex = 0;
+    switch (msg_type) {
+    case SNMP_MSG_TRAP:
+        return 0;
+    case SNMP_MSG_RESPONSE:
+    case SNMP_MSG_REPORT:
+    case SNMP_MSG_TRAP2:
+    case SNMP_MSG_INFORM:
+    case SNMP_MSG_GET:
+    case SNMP_MSG_GETNEXT:
+    case SNMP_MSG_GETBULK:
+    case SNMP_MSG_SET:
+        return s_parse_pdu(r, p, left);
+    default:
+        return -1;
+    }
+}
+
+void dp_snmp_udp_reply_free(dp_snmp_udp_reply_t *r)
+{
+    free(r->vars);
+    free(r->arena);
+    *r = (dp_snmp_udp_reply_t){0};
+}

@@ -56,4 +56,22 @@ int dp_snmp_udp_build(netsnmp_pdu *pdu, long version, const char *community, siz
    parse. */
 netsnmp_pdu *dp_snmp_udp_parse(const u_char *data, size_t len);
 
+/* A v1/v2c message parsed into reused storage (zero-initialise; free with _reply_free). */
+typedef struct {
+    long version, command, reqid, errstat, errindex;
+    netsnmp_variable_list *vars; /* nvars varbinds linked by next_variable (NULL when none);
+                                    valid until the next parse into this reply */
+    int nvars, cap;
+    u_char *arena; /* values that do not fit a varbind's buf (long strings, OIDs) */
+    size_t arena_cap, arena_used;
+} dp_snmp_udp_reply_t;
+
+/* Parses a v1/v2c message into r with net-snmp's own parsers (snmp_comstr_parse,
+   asn_parse_*, snmp_parse_var_op) as snmp_pdu_parse does, so it accepts and rejects the same
+   messages, but with no allocation per message or varbind once r has grown. An SNMPv1 Trap is
+   accepted with no varbinds parsed (command SNMP_MSG_TRAP, reqid 0). 0, or -1 when the message
+   does not parse (or out of memory). */
+int dp_snmp_udp_parse_into(const u_char *data, size_t len, dp_snmp_udp_reply_t *r);
+void dp_snmp_udp_reply_free(dp_snmp_udp_reply_t *r);
+
 #endif

@@ -107,6 +107,25 @@ void dp_worker_loop(zsock_t *pipe, dp_snmp_t *snmp, dp_cfg_t *cfg, bool *termina
 }
 
 //  --------------------------------------------------------------------------
+zactor_t *dp_worker_start(zactor_fn *fn, int id, const dp_cfg_t *cfg, void *shared)
+{
+    dp_worker_args_t *a = malloc(sizeof *a);
+    if (!a)
+        return NULL;
+    *a = (dp_worker_args_t){.id = id, .cfg = cfg, .shared = shared};
+    return zactor_new(fn, a);
+}
+
+//  --------------------------------------------------------------------------
+bool dp_worker_started(zsock_t *pipe, int id, int rc, const dp_err_t *err)
+{
+    if (rc != 0)
+        dp_log_error("worker failed to start", "worker=%d err=\"%s\"", id, err->text);
+    zsock_signal(pipe, rc == 0 ? 0 : 1);
+    return rc == 0;
+}
+
+//  --------------------------------------------------------------------------
 dp_redis_t *dp_worker_redis_new(const dp_cfg_t *cfg)
 {
     dp_redis_opts_t ro;

@@ -57,6 +57,20 @@ typedef struct {
 void dp_worker_loop(zsock_t *pipe, dp_snmp_t *snmp, dp_cfg_t *cfg, bool *terminated,
                     const dp_worker_hooks_t *hooks, void *self);
 
+/* What a worker thread gets from dp_worker_start (its fn frees it). */
+typedef struct {
+    int id;
+    const dp_cfg_t *cfg; /* the caller's: fn copies what it keeps */
+    void *shared;        /* the daemon's shared counters */
+} dp_worker_args_t;
+
+/* Starts fn as a zactor with a dp_worker_args_t. NULL on failure. */
+zactor_t *dp_worker_start(zactor_fn *fn, int id, const dp_cfg_t *cfg, void *shared);
+
+/* Ends the thread's start-up: signals the pipe 0 when rc == 0, else logs err and signals 1.
+   Returns rc == 0. */
+bool dp_worker_started(zsock_t *pipe, int id, int rc, const dp_err_t *err);
+
 /* The thread's Redis handle (lazily connected; node_id from cfg). NULL on bad options. */
 dp_redis_t *dp_worker_redis_new(const dp_cfg_t *cfg);
 

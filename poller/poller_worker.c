@@ -3,8 +3,8 @@
 #include "poller_worker.h"
 #include "dp_ifmib.h"
 #include "dp_claim.h"
-#include "dp_conn.h"
 #include "dp_log.h"
+#include "dp_worker.h"
 #include "dp_msg.h"
 #include "dp_snmp.h"
 #include "dp_time.h"
@@ -17,8 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_BATCH_MAX      128     /* polls per DB transaction */
-#define S_BATCH_WAIT_MS  50      /* longest a finished poll waits for its batch */
+/* A batch is written when full or when its first poll has waited S_BATCH_WAIT_MS, never just
+   because the thread went idle: at a steady job rate polls finish one by one, and batches of
+   1-3 cost MariaDB ~2.0 CPU-s per 1000 polls against ~1.3 for batches of ~60 (bench_poller.sh
+   with DP_BENCH_RATE=170), and the poller ~1.1 against ~0.65. */
+#define S_BATCH_MAX      64      /* polls per DB transaction */
+#define S_BATCH_WAIT_MS  250     /* longest a finished poll waits for its batch */
 #define S_ROW_TTL_MS     3600000 /* device rows are re-read after this */
 #define S_IDENTITY_MS    3600000 /* ifName/ifDescr/ifAlias/ifType refresh */
 #define S_DEFAULT_MAXREP 25
@@ -78,7 +82,8 @@ struct poller_worker {
     poller_done_t done[S_DONE_MAX]; /* replies not yet sent to the main thread */
     int ndone;
     bool db_down;
-    dp_snmp_stats_t published;
+    dp_snmp_stats_t published;         /* engine counters already added to sh */
+    dp_worker_snmp_counters_t snmp_sh; /* where they are added */
 };
 
 //  --------------------------------------------------------------------------
@@ -229,23 +234,7 @@ static poller_done_t *s_reply(poller_worker_t *w, const dp_msg_job_t *job, dp_ms
 
 static void s_claim_end(poller_worker_t *w, const dp_msg_job_t *job, bool done)
 {
-    dp_err_t err = {0};
-    int rc = done ? dp_claim_finish(w->redis, "poll", job->device_id, job->cycle_ts, w->token,
-                                    w->cfg->poller_interval_ms * 2, &err)
-                  : dp_claim_release(w->redis, "poll", job->device_id, w->token, &err);
-    if (rc != 0)
-        dp_log_warn("claim not finished", "device_id=%" PRIu64 " err=\"%s\"", job->device_id,
-                    err.text);
-}
-
-//  The debug line an end-to-end test reads: one per claimed job, its claim window in wall ms.
-static void s_log_done(const dp_msg_job_t *job, int64_t start_ms, dp_msg_status_t st)
-{
-    dp_log_debug("job done",
-                 "device_id=%" PRIu64 " kind=poll cycle=%" PRId64 " start_ms=%" PRId64
-                 " end_ms=%" PRId64 " status=%s",
-                 job->device_id, job->cycle_ts, start_ms, dp_time_wall_ms(),
-                 dp_msg_status_name(st));
+    dp_worker_claim_end(w->redis, "poll", w->token, job, done, w->cfg->poller_interval_ms * 2);
 }
 
 static void s_job_free(poller_worker_t *w, s_job_t *j)
@@ -572,7 +561,7 @@ static void s_flush(poller_worker_t *w)
     for (int i = 0; i < w->nbatch; i++) {
         s_job_t *j = w->batch[i];
         const dp_msg_job_t *job = &j->job->job;
-        s_log_done(job, j->claimed_wall_ms, st[i]);
+        dp_worker_log_done("poll", job, j->claimed_wall_ms, st[i]);
         int64_t snmp_ms = (int64_t)(w->items[i].took_s * 1000);
         s_reply(w, job, st[i], reason[i], metrics[i], snmp_ms)->snmp_ms = snmp_ms;
         s_job_free(w, j);
@@ -608,7 +597,7 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg, int rc_claim, dp_claim_t
     int rc = s_device(w, job, &d, &err);
     if (rc != 1) {
         s_claim_end(w, job, false);
-        s_log_done(job, claimed_wall_ms, DP_MSG_STATUS_ERROR);
+        dp_worker_log_done("poll", job, claimed_wall_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job, DP_MSG_STATUS_ERROR, rc == 0 ? "unknown device" : "db unavailable", NULL,
                 dp_time_mono_ms() - t0);
         dp_msg_destroy(&msg);
@@ -617,7 +606,7 @@ static void s_on_job(poller_worker_t *w, dp_msg_t *msg, int rc_claim, dp_claim_t
     s_job_t *j = s_job_new(w);
     if (!j) {
         s_claim_end(w, job, false);
-        s_log_done(job, claimed_wall_ms, DP_MSG_STATUS_ERROR);
+        dp_worker_log_done("poll", job, claimed_wall_ms, DP_MSG_STATUS_ERROR);
         s_reply(w, job, DP_MSG_STATUS_ERROR, "out of memory", NULL, 0);
         dp_msg_destroy(&msg);
         return;
@@ -667,88 +656,44 @@ static void s_on_poll_cmd(poller_worker_t *w, const char *what)
     s_enqueue(w, j);
 }
 
-static void s_on_pipe(poller_worker_t *w)
+static void s_on_cfg(void *self)
 {
-    while (zsock_events(w->pipe) & ZMQ_POLLIN) {
-        char *cmd = NULL;
-        zmsg_t *msg = zmsg_recv(w->pipe);
-        if (!msg) {
-            w->terminated = true;
-            break;
-        }
-        cmd = zmsg_popstr(msg);
-        if (!cmd || strcmp(cmd, "$TERM") == 0) {
-            w->terminated = true;
-        } else if (strcmp(cmd, "JOB") == 0) {
-            zframe_t *f = zmsg_pop(msg);
-            dp_msg_t *job = NULL;
-            if (f && zframe_size(f) == sizeof job)
-                memcpy(&job, zframe_data(f), sizeof job);
-            zframe_destroy(&f);
-            if (job) {
-                w->pending[w->npending++] = job;
-                if (w->npending == S_PENDING_MAX)
-                    s_claim_jobs(w);
-            }
-        } else if (strcmp(cmd, "CFG") == 0) {
-            char *a = zmsg_popstr(msg), *b = zmsg_popstr(msg), *c = zmsg_popstr(msg);
-            if (a && b && c) {
-                w->cfg->snmp_timeout_ms = atoi(a);
-                w->cfg->snmp_retries = atoi(b);
-                w->concurrency = atoi(c) > 0 ? atoi(c) : 1;
-                dp_snmp_set_inflight(w->snmp, w->concurrency);
-            }
-            free(a);
-            free(b);
-            free(c);
-        } else if (strcmp(cmd, "POLL") == 0) {
-            char *what = zmsg_popstr(msg);
-            s_on_poll_cmd(w, what ? what : "");
-            free(what);
-        }
-        free(cmd);
-        zmsg_destroy(&msg);
-        if (w->terminated)
-            break;
-    }
-    s_claim_jobs(w);
+    poller_worker_t *w = self;
+    w->concurrency = w->cfg->concurrency;
 }
 
-static void s_publish(poller_worker_t *w)
+//  JOB: claimed with the others of this turn (s_claim_jobs, before the engine runs).
+static void s_queue_job(void *self, dp_msg_t *job)
 {
-    const dp_snmp_stats_t *s = dp_snmp_stats(w->snmp);
-    dp_snmp_stats_t *p = &w->published;
-    if (s->requests != p->requests)
-        *w->sh->snmp_requests += s->requests - p->requests;
-    if (s->timeouts != p->timeouts)
-        *w->sh->snmp_timeouts += s->timeouts - p->timeouts;
-    if (s->parse_errors != p->parse_errors)
-        *w->sh->snmp_parse_errors += s->parse_errors - p->parse_errors;
-    if (s->bad_reqids != p->bad_reqids)
-        *w->sh->snmp_bad_reqids += s->bad_reqids - p->bad_reqids;
-    if (s->toobig != p->toobig)
-        *w->sh->snmp_toobig += s->toobig - p->toobig;
-    *p = *s;
+    poller_worker_t *w = self;
+    w->pending[w->npending++] = job;
+    if (w->npending == S_PENDING_MAX)
+        s_claim_jobs(w);
+}
+
+static void s_before_engine(void *self)
+{
+    s_claim_jobs(self);
+}
+
+static void s_on_other(void *self, const char *name, zmsg_t *rest)
+{
+    if (strcmp(name, "POLL") != 0)
+        return;
+    char *what = zmsg_popstr(rest);
+    s_on_poll_cmd(self, what ? what : "");
+    free(what);
 }
 
 //  --------------------------------------------------------------------------
 //  Thread
-
-typedef struct {
-    int id;
-    const dp_cfg_t *cfg;
-    poller_shared_t *sh;
-} s_args_t;
 
 static int s_setup(poller_worker_t *w, dp_err_t *err)
 {
     w->concurrency = w->cfg->concurrency > 0 ? w->cfg->concurrency : 1;
     w->snmp = dp_snmp_new(w->concurrency);
     w->db = poller_db_new(w->cfg, err);
-    dp_redis_opts_t ro;
-    dp_conn_redis_opts(w->cfg, &ro);
-    ro.node_id = w->cfg->node_id;
-    w->redis = dp_redis_new(&ro);
+    w->redis = dp_worker_redis_new(w->cfg);
     w->devs = zhashx_new();
     if (!w->snmp || !w->db || !w->redis || !w->devs)
         return dp_err_set(err, DP_ERR_INTERNAL, "worker setup failed");
@@ -757,6 +702,11 @@ static int s_setup(poller_worker_t *w, dp_err_t *err)
     zhashx_set_key_duplicator(w->devs, NULL);
     zhashx_set_key_destructor(w->devs, NULL);
     zhashx_set_destructor(w->devs, s_dev_free);
+    w->snmp_sh = (dp_worker_snmp_counters_t){.requests = w->sh->snmp_requests,
+                                             .timeouts = w->sh->snmp_timeouts,
+                                             .toobig = w->sh->snmp_toobig,
+                                             .parse_errors = w->sh->snmp_parse_errors,
+                                             .bad_reqids = w->sh->snmp_bad_reqids};
     return dp_lock_token_make(w->cfg->node_id, w->token, sizeof w->token, err);
 }
 
@@ -780,42 +730,44 @@ static void s_teardown(poller_worker_t *w)
     dp_cfg_destroy(&w->cfg);
 }
 
+//  Milliseconds until the open batch must be written (-1: none).
+static long s_batch_left(void *self)
+{
+    const poller_worker_t *w = self;
+    if (w->nbatch == 0)
+        return -1;
+    long left = (long)(w->batch_ms + S_BATCH_WAIT_MS - dp_time_mono_ms());
+    return left < 0 ? 0 : left;
+}
+
+//  After the engine ran: start queued polls, write a due batch, answer, publish counters.
+static void s_after_engine(void *self)
+{
+    poller_worker_t *w = self;
+    s_start_queued(w);
+    if (w->nbatch > 0 && dp_time_mono_ms() - w->batch_ms >= S_BATCH_WAIT_MS)
+        s_flush(w);
+    s_send_done(w);
+    dp_worker_publish_snmp(w->snmp, &w->published, &w->snmp_sh);
+}
+
 static void s_actor(zsock_t *pipe, void *args)
 {
-    s_args_t *a = args;
-    poller_worker_t w = {.id = a->id, .pipe = pipe, .sh = a->sh, .cfg = dp_cfg_dup(a->cfg)};
+    dp_worker_args_t *a = args;
+    poller_worker_t w = {.id = a->id, .pipe = pipe, .sh = a->shared, .cfg = dp_cfg_dup(a->cfg)};
     free(a);
     dp_err_t err = {0};
-    if (s_setup(&w, &err) != 0) {
-        dp_log_error("worker failed to start", "worker=%d err=\"%s\"", w.id, err.text);
-        zsock_signal(pipe, 1);
+    if (!dp_worker_started(pipe, w.id, s_setup(&w, &err), &err)) {
         s_teardown(&w);
         return;
     }
-    zsock_signal(pipe, 0);
-    zmq_pollitem_t items[2] = {{zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
-                               {NULL, dp_snmp_fd(w.snmp), ZMQ_POLLIN, 0}};
-    while (!w.terminated) {
-        long timeout = dp_snmp_timeout_ms(w.snmp);
-        if (w.nbatch > 0) {
-            long left = (long)(w.batch_ms + S_BATCH_WAIT_MS - dp_time_mono_ms());
-            if (left < 0)
-                left = 0;
-            if (timeout < 0 || left < timeout)
-                timeout = left;
-        }
-        if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() == ETERM)
-            break;
-        if (items[0].revents & ZMQ_POLLIN)
-            s_on_pipe(&w);
-        dp_snmp_process(w.snmp);
-        s_start_queued(&w);
-        if (w.nbatch > 0 &&
-            (dp_time_mono_ms() - w.batch_ms >= S_BATCH_WAIT_MS || (w.active == 0 && !w.qhead)))
-            s_flush(&w);
-        s_send_done(&w);
-        s_publish(&w);
-    }
+    static const dp_worker_hooks_t hooks = {.next_ms = s_batch_left,
+                                            .on_job = s_queue_job,
+                                            .on_cfg = s_on_cfg,
+                                            .on_other = s_on_other,
+                                            .before = s_before_engine,
+                                            .after = s_after_engine};
+    dp_worker_loop(pipe, w.snmp, w.cfg, &w.terminated, &hooks, &w);
     s_flush(&w);
     s_send_done(&w);
     s_teardown(&w);
@@ -823,9 +775,5 @@ static void s_actor(zsock_t *pipe, void *args)
 
 zactor_t *poller_worker_new(int id, const dp_cfg_t *cfg, poller_shared_t *shared)
 {
-    s_args_t *a = malloc(sizeof *a);
-    if (!a)
-        return NULL;
-    *a = (s_args_t){id, cfg, shared};
-    return zactor_new(s_actor, a);
+    return dp_worker_start(s_actor, id, cfg, shared);
 }

@@ -4,8 +4,11 @@
 # from tests/integration/fakesched. One cold cycle (port rows and RRD files created), then
 # DP_BENCH_CYCLES (3) warm cycles; the warm figure is what counts. Not a test (no pass/fail
 # on numbers); prints one line per cycle and a summary line:
-#   poller: devices=N warm_polls=P cpu_s=C cpu_s_per_1000=X
+#   poller: devices=N warm_polls=P cpu_s=C cpu_s_per_1000=X mariadb_cpu_s_per_1000=Y
+# (mariadbd's CPU over the same warm cycles: what the poller's DB writes cost the server).
 # Knobs: DEV (2000), DP_BENCH_CYCLES (3), DP_BENCH_WORKERS (1), DP_BENCH_CONCURRENCY (500),
+# DP_BENCH_RATE (jobs/s, 0 = as fast as credit allows; e.g. 170 = one of two pollers of a
+# 100k-device cluster: polls then finish one by one, as at steady state),
 # DP_BENCH_PERF=FILE: perf record -g the poller over the warm cycles into FILE
 # (DP_BENCH_PERF_OPTS replaces -g, e.g. "--call-graph dwarf -F 400").
 set -u
@@ -92,19 +95,23 @@ start rw rrdwriter
 start poller poller
 
 C0=$(($(date +%s) - 1000))
-cycle() # N -> "polls ok cpu_s wall_ms"
+RATE=${DP_BENCH_RATE:-0}
+cycle() # N -> "polls ok cpu_s wall_ms db_cpu_s"
 {
-    local c0 c1 t0 t1 out=$DP_TMP/r$1.json
+    local c0 c1 d0 d1 t0 t1 out=$DP_TMP/r$1.json
     c0=$(cpu_s "$poller_PID")
+    d0=$(cpu_s "$DB_PID")
     t0=$(date +%s%3N)
     "$T/fakesched" --bind "tcp://127.0.0.1:$SCHED_PORT" --curve --epoch 5 --cycle $((C0 + $1)) \
-        --job-base $(($1 * 1000000)) --timeout 120 <"$DEVICES" >"$out" || fail "cycle $1: $(tail -2 "$out")"
+        --job-base $(($1 * 1000000)) --timeout $((120 + DEV / (RATE > 0 ? RATE : DEV))) \
+        --rate "$RATE" <"$DEVICES" >"$out" || fail "cycle $1: $(tail -2 "$out")"
     t1=$(date +%s%3N)
     c1=$(cpu_s "$poller_PID")
-    echo "$(wc -l <"$out") $(grep -c '"status":"ok"' "$out") $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.3f", b - a }') $((t1 - t0))"
+    d1=$(cpu_s "$DB_PID")
+    echo "$(wc -l <"$out") $(grep -c '"status":"ok"' "$out") $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.3f", b - a }') $((t1 - t0)) $(awk -v a="$d0" -v b="$d1" 'BEGIN { printf "%.3f", b - a }')"
 }
-read -r n ok c ms <<<"$(cycle 0)"
-echo "cold: polls=$n ok=$ok cpu_s=$c wall_ms=$ms"
+read -r n ok c ms d <<<"$(cycle 0)"
+echo "cold: polls=$n ok=$ok cpu_s=$c wall_ms=$ms mariadb_cpu_s=$d"
 [ "$ok" -eq "$DEV" ] || fail "cold cycle: $ok of $DEV ok"
 sleep 2
 PERF=""
@@ -113,13 +120,14 @@ if [ -n "$PERF_OUT" ]; then
     PERF=$!
     sleep 0.5
 fi
-tot_n=0 tot_c=0
+tot_n=0 tot_c=0 tot_d=0
 for k in $(seq 1 "$CYCLES"); do
-    read -r n ok c ms <<<"$(cycle "$k")"
-    echo "warm $k: polls=$n ok=$ok cpu_s=$c wall_ms=$ms per_1000=$(awk -v c="$c" -v n="$n" 'BEGIN { printf "%.3f", c * 1000 / n }')"
+    read -r n ok c ms d <<<"$(cycle "$k")"
+    echo "warm $k: polls=$n ok=$ok cpu_s=$c wall_ms=$ms per_1000=$(awk -v c="$c" -v n="$n" 'BEGIN { printf "%.3f", c * 1000 / n }') mariadb_per_1000=$(awk -v c="$d" -v n="$n" 'BEGIN { printf "%.3f", c * 1000 / n }')"
     [ "$ok" -eq "$DEV" ] || fail "warm cycle $k: $ok of $DEV ok"
     tot_n=$((tot_n + n))
     tot_c=$(awk -v a="$tot_c" -v b="$c" 'BEGIN { printf "%.3f", a + b }')
+    tot_d=$(awk -v a="$tot_d" -v b="$d" 'BEGIN { printf "%.3f", a + b }')
 done
 if [ -n "$PERF" ]; then
     kill -INT "$PERF"
@@ -127,6 +135,6 @@ if [ -n "$PERF" ]; then
 fi
 DP ctl poller STATS | grep -E '^(snmp_requests|snmp_timeouts|snmp_parse_errors|jobs_done|jobs_failed|db_batches):' | tr '\n' ' '
 echo
-echo "poller: devices=$DEV warm_polls=$tot_n cpu_s=$tot_c cpu_s_per_1000=$(awk -v c="$tot_c" -v n="$tot_n" 'BEGIN { printf "%.3f", c * 1000 / n }')"
+echo "poller: devices=$DEV warm_polls=$tot_n cpu_s=$tot_c cpu_s_per_1000=$(awk -v c="$tot_c" -v n="$tot_n" 'BEGIN { printf "%.3f", c * 1000 / n }') mariadb_cpu_s_per_1000=$(awk -v c="$tot_d" -v n="$tot_n" 'BEGIN { printf "%.3f", c * 1000 / n }')"
 kill -TERM "$poller_PID"
 echo PASS

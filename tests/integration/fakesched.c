@@ -3,6 +3,9 @@
     stdin ("DEVICE_ID HOSTNAME" lines) within the credit it was given, and prints every RESULT
     as one JSON line on stdout. Exits 0 when every job has a RESULT, 1 on timeout.
     usage: fakesched --bind EP [--curve] --epoch N --cycle TS [--job-base ID] [--timeout S]
+                     [--rate JOBS_PER_S]
+    --rate paces the jobs (at most JOBS_PER_S since the first CREDIT, within the credit) as a
+    scheduler spreading a cycle does; without it every job goes out as soon as credit allows.
     --curve derives the CURVE keys from $APP_KEY (as the daemons do). Devices are sent in
     order; with several pollers connected, jobs go to whichever has credit.
     SPDX-License-Identifier: MIT */
@@ -26,7 +29,7 @@ typedef struct {
 static int s_usage(void)
 {
     fprintf(stderr, "usage: fakesched --bind EP [--curve] --epoch N --cycle TS [--job-base ID]"
-                    " [--timeout S] < devices\n");
+                    " [--timeout S] [--rate JOBS_PER_S] < devices\n");
     return 2;
 }
 
@@ -68,6 +71,7 @@ int main(int argc, char **argv)
     uint64_t epoch = 1, job_base = 1;
     int64_t cycle = 0;
     int timeout_s = 60;
+    double rate = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--curve") == 0)
             curve = true;
@@ -83,6 +87,8 @@ int main(int argc, char **argv)
             job_base = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--timeout") == 0)
             timeout_s = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--rate") == 0)
+            rate = atof(argv[++i]);
         else
             return s_usage();
     }
@@ -107,10 +113,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "fakesched: bind: %s\n", err.text);
         return 1;
     }
-    int sent = 0, results = 0;
-    int64_t deadline = dp_time_mono_ms() + (int64_t)timeout_s * 1000;
+    int sent = 0, results = 0, credit_left = 0;
+    zframe_t *credit_peer = NULL; /* --rate: where the credit not yet used goes */
+    int64_t deadline = dp_time_mono_ms() + (int64_t)timeout_s * 1000, rate_t0 = 0;
     while (results < n && dp_time_mono_ms() < deadline) {
-        zmsg_t *msg = dp_zmq_recv_msg(router, 200, NULL);
+        if (rate > 0 && credit_peer && credit_left > 0 && sent < n) {
+            int due = (int)(rate * (double)(dp_time_mono_ms() - rate_t0) / 1000.0) - sent;
+            for (; due > 0 && credit_left > 0 && sent < n; due--, credit_left--, sent++)
+                if (s_send_job(router, credit_peer, &devs[sent], job_base + (uint64_t)sent, epoch,
+                               cycle) != 0)
+                    break;
+        }
+        zmsg_t *msg = dp_zmq_recv_msg(router, rate > 0 ? 2 : 200, NULL);
         if (!msg)
             continue;
         zframe_t *peer = zmsg_pop(msg);
@@ -122,6 +136,14 @@ int main(int argc, char **argv)
                 m->credit.slots > m->credit.credit ? m->credit.slots - m->credit.credit : 0;
             int in_transit = sent - results - in_worker;
             int allow = m->credit.credit - (in_transit > 0 ? in_transit : 0);
+            if (rate > 0) {
+                if (!credit_peer)
+                    rate_t0 = dp_time_mono_ms();
+                zframe_destroy(&credit_peer);
+                credit_peer = zframe_dup(peer);
+                credit_left = allow;
+                allow = 0;
+            }
             for (int c = allow; c > 0 && sent < n; c--, sent++)
                 if (s_send_job(router, peer, &devs[sent], job_base + (uint64_t)sent, epoch,
                                cycle) != 0)
@@ -136,6 +158,7 @@ int main(int argc, char **argv)
         zframe_destroy(&body);
         zmsg_destroy(&msg);
     }
+    zframe_destroy(&credit_peer);
     zsock_destroy(&router);
     if (curve)
         dp_zmq_auth_stop();

@@ -9,6 +9,9 @@
 /* Monotonic milliseconds; use for timeouts, leases and lock validity. */
 int64_t dp_time_mono_ms(void);
 
+/* Monotonic microseconds; for durations that may be shorter than a millisecond. */
+int64_t dp_time_mono_us(void);
+
 /* Wall-clock milliseconds since the epoch; use for timestamps that leave the process. */
 int64_t dp_time_wall_ms(void);
 

@@ -53,6 +53,7 @@ struct s_job {
     int walks;                      /* walks running */
     bool budget_hit;                /* session closed at the deadline: running walks cancelled */
     int64_t t0_ms, wall0_ms;        /* start (mono, wall) */
+    int64_t t0_us;                  /* start (mono, for took_s: a discovery can take < 1 ms) */
     int64_t deadline_ms, budget_ms; /* mono deadline and the budget it came from */
     s_job_t *prev, *next;           /* active list */
 };
@@ -253,11 +254,11 @@ static void s_complete(s_job_t *j)
     discoverer_worker_t *w = j->w;
     (*w->sh->inflight)--;
     const dp_msg_job_t *job = &j->job->job;
-    int64_t took = dp_time_mono_ms() - j->t0_ms;
+    int64_t took_us = dp_time_mono_us() - j->t0_us;
     discoverer_result_t r = {.device_id = job->device_id,
                              .epoch = job->epoch,
                              .at_ms = j->wall0_ms,
-                             .took_s = (double)took / 1000.0,
+                             .took_s = (double)took_us / 1e6,
                              .reachable = j->st[S_SYS] == DP_SNMP_OK,
                              .inv = &j->inv};
     char reason[DISCOVERER_REASON_MAX + 1], error[S_ERROR_MAX + 1];
@@ -288,14 +289,14 @@ static void s_complete(s_job_t *j)
         w->db_down = true;
         s_claim_end(w, job, false);
         dp_worker_log_done(S_KIND, job, j->wall0_ms, DP_MSG_STATUS_ERROR);
-        s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "db unavailable", took);
+        s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "db unavailable", took_us / 1000);
     } else if (r.stale) {
         (*w->sh->stale_epoch)++;
         dp_log_warn("stale epoch: discovery not written", "device_id=%" PRIu64 " epoch=%" PRIu64,
                     job->device_id, job->epoch);
         s_claim_end(w, job, false);
         dp_worker_log_done(S_KIND, job, j->wall0_ms, DP_MSG_STATUS_ERROR);
-        s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "stale epoch", took);
+        s_reply(w, job->job_id, DP_MSG_STATUS_ERROR, "stale epoch", took_us / 1000);
     } else {
         if (w->db_down)
             dp_log_notice("database writes resumed", "worker=%d", w->id);
@@ -303,7 +304,7 @@ static void s_complete(s_job_t *j)
         s_note(w, j, &r, &m, r.reachable ? r.error : reason);
         s_claim_end(w, job, true);
         dp_worker_log_done(S_KIND, job, j->wall0_ms, status);
-        s_reply(w, job->job_id, status, r.reachable ? r.error : reason, took);
+        s_reply(w, job->job_id, status, r.reachable ? r.error : reason, took_us / 1000);
     }
     discoverer_os_unref(&rules);
 }
@@ -506,6 +507,7 @@ static void s_on_job(void *self, dp_msg_t *msg)
     *j = (s_job_t){.w = w,
                    .job = msg,
                    .t0_ms = dp_time_mono_ms(),
+                   .t0_us = dp_time_mono_us(),
                    .wall0_ms = dp_time_wall_ms(),
                    .budget_ms = budget};
     j->deadline_ms = j->t0_ms + budget;

@@ -49,5 +49,5 @@ echo "  (poller_ratio = the peer's CPU per poll / distpoll poller's, warm cycle 
 echo
 jq -r '"dpsim alone, 1 thread: \(.dpsim_alone.pdus_per_s) PDUs/s at \(.dpsim_alone.dpsim_cpu_share) of a core = \(.dpsim_alone.pdus_per_cpu_s) PDUs per CPU-second (target >= 30,000 on one core)",
   "rrdwriter alone (bench_rrdwriter.sh): \(.rrdwriter_alone.live_updates_per_s // "-") updates/s live end to end, \(.rrdwriter_alone.drain_updates_per_s // "-") updates/s draining its spool (target >= 200,000)"' "$F"
-jq -r '[.runs[] | select(.devices == 100000 and .skipped == null)][0] // empty |
-    "100,000 devices: \(.polls_per_s) polls/s (target 333), \(.rrd_updates_per_s) RRD updates/s (target 8,000), poller RSS \(.rss_peak_mb.poller) MB (target < 200)"' "$F"
+jq -r '[.runs[] | select(.devices == 100000 and .skipped == null)] | (map(select(.phase == "warm"))[0] // .[0]) // empty |
+    "100,000 devices, \(.phase) cycle: \(.cycle_s) s\(if .cycle_projected then " (projected)" else "" end) (target <= 300), \(.polls_per_s) polls/s, \(.rrd_updates_per_s) RRD updates/s, poller RSS \(.rss_peak_mb.poller) MB (target < 200)"' "$F"

@@ -20,6 +20,8 @@ for t in tests/integration/test_*.sh; do
         failed=$((failed + 1))
         failures+=("$name")
         echo "FAIL $name ($((SECONDS - start))s)"
+        # the test's own failure lines first: the tail is often the servers' logs
+        grep -E '^(FAIL|not ok|.*FAIL: |.*check\(s\) failed)' "$log" | head -n 20 | sed 's/^/  > /'
         sed 's/^/    /' "$log" | tail -n 200
     fi
     rm -f "$log"

@@ -48,10 +48,9 @@ no_procs()  # no live process has the run folder in its command line
     ! pgrep -f "$RUN/" >/dev/null
 }
 
-gone()  # PID: not running, or a zombie waiting for its (foreign) parent
-{
-    kill -0 "$1" 2>/dev/null || return 0
-    [ "$(ps -o stat= -p "$1" | cut -c1)" = Z ]
+gone()  # PID: not running, or a zombie waiting for its (foreign) parent, within 10 s (a process
+{       # whose threads still exit after stop saw its main thread a zombie)
+    dp_wait_gone "$1" 10
 }
 
 echo "== start"

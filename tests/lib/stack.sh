@@ -403,6 +403,10 @@ s_stop_one()  # NAME SECS -> 0 if stopped (or not running), 1 if still alive
     pid=$(s_pid_of "$name")
     [ -n "$pid" ] || return 0
     if ! s_pid_ours "$pid"; then
+        # an exiting process has lost its command line but is not gone yet: wait for it
+        if kill -0 "$pid" 2>/dev/null && [ ! -s "/proc/$pid/cmdline" ]; then
+            dp_wait_gone "$pid" 10
+        fi
         echo "$name: not running (removing stale pid file)"
         rm -f "$PIDS/$name.pid"
         return 0

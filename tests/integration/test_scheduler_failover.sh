@@ -122,7 +122,16 @@ for line in open(sys.argv[1]):
 sys.exit(0 if begun - done else 1)
 PY
 }
-dp_wait_until 10 mid_job || fail "w1 never mid-job"
+# Freeze w1 before looking, so the job seen in flight cannot finish between the look and the
+# kill (under load, the check alone takes longer than a job).
+frozen_mid_job() {
+    kill -STOP "$PID_w1"
+    mid_job && return 0
+    kill -CONT "$PID_w1"
+    sleep 0.1
+    return 1
+}
+dp_wait_until 10 frozen_mid_job || fail "w1 never mid-job"
 wkill_ms=$(now_ms)
 kill -KILL "$PID_w1"
 wait "$PID_w1" 2>/dev/null

@@ -9,15 +9,10 @@
 #include <stdio.h>
 #include <sysexits.h>
 
-static const char *s_cfg_label(const dp_main_t *m)
-{
-    return m->style == DP_MAIN_MSG_SHORT ? "configuration" : "configuration error";
-}
-
 //  A configuration problem: prints it, frees the configuration, returns EX_CONFIG.
 static int s_config_fail(dp_main_t *m, const dp_err_t *err)
 {
-    dp_main_fail(m, EX_CONFIG, s_cfg_label(m), err);
+    dp_main_fail(m, EX_CONFIG, "configuration error", err);
     dp_cfg_destroy(&m->cfg);
     return EX_CONFIG;
 }
@@ -70,8 +65,7 @@ int dp_main_start(dp_main_t *m)
         }
     }
     if (dp_conn_control_endpoint(cfg, m->name, cfg->node_id, m->ctl, sizeof m->ctl) != 0) {
-        fprintf(stderr, "%s: %sDP_CONTROL_DIR is too long\n", m->name,
-                m->style == DP_MAIN_MSG_SHORT ? "" : "configuration error: ");
+        fprintf(stderr, "%s: configuration error: DP_CONTROL_DIR is too long\n", m->name);
         return EX_CONFIG;
     }
     m->daemon = dp_daemon_new(m->name, cfg->node_id, m->ctl, &err);

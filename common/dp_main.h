@@ -35,10 +35,9 @@
 #define DP_MAIN_GO           -1  /* carry on; any other return value is the exit code */
 #define DP_MAIN_ENDPOINT_MAX 512 /* control endpoint text */
 
-/* How start-up errors and --help read (kept per daemon so that no message changes):
-     SHORT: "poller: configuration: ...", "poller: DP_CONTROL_DIR is too long", help on stdout;
-     LONG:  "biller: configuration error: ...", "biller: configuration error: DP_CONTROL_DIR
-            is too long", help on stderr. */
+/* Where --help goes: SHORT on stdout, LONG on stderr. Start-up errors read the same in every
+   daemon: "<name>: configuration error: <what>" (the file, line and key as dp_cfg names them),
+   e.g. "poller: configuration error: DP_CONTROL_DIR is too long". */
 typedef enum { DP_MAIN_MSG_LONG, DP_MAIN_MSG_SHORT } dp_main_style_t;
 
 /* CURVE: none (the service derives what it needs), client keys, or keys + ZAP handler. */
@@ -48,7 +47,7 @@ typedef struct {
     /* set by the caller */
     const char *name;           /* "poller": log name, control socket, message prefix */
     const char *usage;          /* printed before the key list on --help */
-    dp_main_style_t style;      /* message wording, see above */
+    dp_main_style_t style;      /* --help stream, see above */
     const char *const *require; /* keys required beyond NODE_ID and APP_KEY, or NULL */
     dp_main_curve_t curve;      /* what to do with DP_CURVE */
     bool db;                    /* the daemon uses MariaDB: mysql_library_init/end */

@@ -21,23 +21,9 @@ dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"
 SP=$(dp_free_port)
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=bench
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$SP
-DP_SCHEDULERS=tcp://127.0.0.1:$SP
-DP_POLLER_INTERVAL=${INTERVAL_S}s
-DP_JOB_TIMEOUT=5s
-DP_LOG_LEVEL=warn
-ENV
+dp_node_env "$env" NODE_ID=bench DP_CONTROL_DIR="$DP_TMP" DP_SCHEDULER_BIND="tcp://127.0.0.1:$SP" \
+    DP_SCHEDULERS="tcp://127.0.0.1:$SP" DP_POLLER_INTERVAL="${INTERVAL_S}s" DP_JOB_TIMEOUT=5s \
+    DP_LOG_LEVEL=warn
 "$B/distpoll" --env-file "$env" db migrate >/dev/null || fail "db migrate"
 mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -e "INSERT INTO devices (hostname, overwrite_ip)
     SELECT CONCAT('dev', seq, '.example.net'), '127.0.0.1' FROM seq_1_to_$NDEV" || fail "insert devices"

@@ -37,38 +37,17 @@ bl_setup()
     dp_harness_init
     dp_start_mariadb DB || fail "mariadb did not start"
     dp_start_redis REDIS || fail "redis did not start"
-    BL_SIM_PORT=$(dp_free_port)
     BL_FAULTS=$DP_TMP/faults.txt
     : >"$BL_FAULTS"
-    "$BUILD/dpsim" --port "$BL_SIM_PORT" "${BL_PROFILES[@]}" --fault-file "$BL_FAULTS" \
-        >"$DP_TMP/dpsim.log" 2>&1 &
-    BL_SIM_PID=$!
-    dp_register $BL_SIM_PID "$DP_TMP/dpsim.log"
-    dp_wait_until 10 snmpget -v2c -c public -r0 -t0.3 "127.0.1.1:$BL_SIM_PORT" 1.3.6.1.2.1.1.3.0 ||
+    dp_start_dpsim BL_SIM 127.0.1.1 "${BL_PROFILES[@]}" --fault-file "$BL_FAULTS" ||
         fail "dpsim did not answer"
     BL_ENV=$DP_TMP/distpoll.env
     BL_SCHED_PORT=$(dp_free_port)
-    cat >"$BL_ENV" <<ENV
-NODE_ID=bl-cli
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULERS=tcp://127.0.0.1:$BL_SCHED_PORT
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$BL_SCHED_PORT
-DP_POLLER_INTERVAL=60s
-DP_JOB_TIMEOUT=2s
-DP_BILLING_INTERVAL=${BL_INTERVAL}s
-DP_LOCK_TTL=${BL_TTL_MS}ms
-DP_SNMP_TIMEOUT=500ms
-DP_SNMP_RETRIES=0
-DP_LOG_LEVEL=info
-ENV
+    dp_node_env "$BL_ENV" NODE_ID=bl-cli DP_CONTROL_DIR="$DP_TMP" \
+        DP_SCHEDULERS="tcp://127.0.0.1:$BL_SCHED_PORT" \
+        DP_SCHEDULER_BIND="tcp://127.0.0.1:$BL_SCHED_PORT" DP_POLLER_INTERVAL=60s \
+        DP_JOB_TIMEOUT=2s DP_BILLING_INTERVAL="${BL_INTERVAL}s" DP_LOCK_TTL="${BL_TTL_MS}ms" \
+        DP_SNMP_TIMEOUT=500ms DP_SNMP_RETRIES=0 DP_LOG_LEVEL=info
     env -i PATH="$PATH" "$BUILD/distpoll" --env-file "$BL_ENV" db migrate >/dev/null ||
         fail "db migrate"
     # devices 1, 2 (HC) and 3 (32-bit); ports; three bills

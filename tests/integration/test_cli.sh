@@ -25,22 +25,8 @@ sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -e "$1"; }
 SILENT=$(dp_free_port)
 mkdir -p "$DP_TMP/ctl" "$DP_TMP/rrd"
 env="$DP_TMP/distpoll.env"
-cat >"$env" <<ENV
-# a test node
-NODE_ID=test-1
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=s3cret-db-pass
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP/ctl
-DP_RRD_DIR=$DP_TMP/rrd
-DP_SNMP_TIMEOUT=300ms
-DP_SNMP_RETRIES=1
-ENV
+dp_node_env "$env" "# a test node" NODE_ID=test-1 DB_PASSWORD=s3cret-db-pass \
+    DP_CONTROL_DIR="$DP_TMP/ctl" DP_RRD_DIR="$DP_TMP/rrd" DP_SNMP_TIMEOUT=300ms DP_SNMP_RETRIES=1
 # Start from a clean environment so the caller's variables cannot leak in.
 run() { env -i PATH="$PATH" "$DP" --env-file "$env" "$@"; }
 

@@ -18,17 +18,7 @@ expect_rc() { # RC CMD...
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_rrdcached RRDC || fail "rrdcached did not start"
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=g1
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-DP_RRDCACHED=unix:$RRDC_SOCK
-DP_RRD_DIR=$RRDC_RRD_DIR
-ENV
+dp_node_env "$env" NODE_ID=g1 DP_RRDCACHED="unix:$RRDC_SOCK" DP_RRD_DIR="$RRDC_RRD_DIR"
 run() { env -i PATH="$PATH" "$B/distpoll" --env-file "$env" "$@"; }
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -e "$1"; }
 run db migrate >/dev/null || fail "db migrate"

@@ -24,24 +24,9 @@ dp_start_rrdcached RRDC || fail "rrdcached did not start"
 P=$(dp_free_port)
 mkdir -p "$DP_TMP/ctl"
 mkenv() { # NODE FILE
-    cat >"$2" <<ENV
-NODE_ID=$1
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP/ctl
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$P
-DP_SCHEDULERS=tcp://127.0.0.1:$P
-DP_RRDCACHED=unix:$RRDC_SOCK
-DP_POLLER_INTERVAL=6s
-DP_JOB_TIMEOUT=2s
-DP_LOCK_TTL=3s
-ENV
+    dp_node_env "$2" NODE_ID="$1" DP_CONTROL_DIR="$DP_TMP/ctl" \
+        DP_SCHEDULER_BIND="tcp://127.0.0.1:$P" DP_SCHEDULERS="tcp://127.0.0.1:$P" \
+        DP_RRDCACHED="unix:$RRDC_SOCK" DP_POLLER_INTERVAL=6s DP_JOB_TIMEOUT=2s DP_LOCK_TTL=3s
 }
 mkenv sched-1 "$DP_TMP/s1.env"
 mkenv sched-2 "$DP_TMP/s2.env"

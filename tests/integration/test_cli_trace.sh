@@ -17,17 +17,7 @@ expect_rc() { # RC CMD...
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=t1
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-ENV
+dp_node_env "$env" NODE_ID=t1
 run() { env -i PATH="$PATH" "$B/distpoll" --env-file "$env" "$@"; }
 run db migrate >/dev/null || fail "db migrate"
 run device add sw7.example.net --force >/dev/null || fail "device add"

@@ -16,33 +16,16 @@ ROUNDS=6
 
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"
-SIMPORT=$(dp_free_port)
-"$B/dpsim" --port "$SIMPORT" --profile "synthetic:ports=48,hc=1" \
-    --fault 127.0.7.1=slow:80ms >"$DP_TMP/dpsim.log" 2>&1 &
-dp_register $! "$DP_TMP/dpsim.log"
-simget() { snmpget -v2c -c public -r0 -t0.5 "$1:$SIMPORT" 1.3.6.1.2.1.1.3.0 >/dev/null 2>&1; }
-dp_wait_until 10 simget 127.0.7.1 || fail "dpsim did not answer"
+dp_start_dpsim SIM 127.0.7.1 --profile "synthetic:ports=48,hc=1" --fault 127.0.7.1=slow:80ms ||
+    fail "dpsim did not answer"
 
 P=$(dp_free_port)
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULERS=tcp://127.0.0.1:$P
-DP_CURVE=false
-DP_JOB_TIMEOUT=20s
-DP_SNMP_TIMEOUT=1s
-ENV
+dp_node_env "$env" DP_CONTROL_DIR="$DP_TMP" DP_SCHEDULERS="tcp://127.0.0.1:$P" DP_CURVE=false \
+    DP_JOB_TIMEOUT=20s DP_SNMP_TIMEOUT=1s
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -B -e "$1"; }
 "$B/distpoll" --env-file "$env" db migrate >/dev/null || fail "db migrate"
-sql "INSERT INTO devices (hostname, overwrite_ip, port) VALUES ('slow.test', '127.0.7.1', $SIMPORT)"
+sql "INSERT INTO devices (hostname, overwrite_ip, port) VALUES ('slow.test', '127.0.7.1', $SIM_PORT)"
 DEV=$(sql "SELECT device_id FROM devices WHERE hostname = 'slow.test'")
 
 "$B/tests/discoverer_fakesched" "tcp://127.0.0.1:$P" --workers 2 --rounds $ROUNDS \

@@ -15,34 +15,14 @@ ok() { echo "ok: $*"; }
 
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"
-SIMPORT=$(dp_free_port)
-"$B/dpsim" --port "$SIMPORT" --profile "synthetic:ports=32,hc=1,cpus=4,storage=3" \
-    >"$DP_TMP/dpsim.log" 2>&1 &
-dp_register $! "$DP_TMP/dpsim.log"
-simget() { snmpget -v2c -c public -r0 -t0.3 "$1:$SIMPORT" 1.3.6.1.2.1.1.3.0 >/dev/null 2>&1; }
-dp_wait_until 10 simget 127.0.9.1 || fail "dpsim did not answer"
+dp_start_dpsim SIM 127.0.9.1 --profile "synthetic:ports=32,hc=1,cpus=4,storage=3" ||
+    fail "dpsim did not answer"
 
 P=$(dp_free_port)
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=node-c
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$P
-DP_SCHEDULERS=tcp://127.0.0.1:$P
-DP_POLLER_INTERVAL=8s
-DP_DISCOVERY_INTERVAL=6h
-DP_JOB_TIMEOUT=10s
-DP_LOCK_TTL=3s
-DP_SNMP_TIMEOUT=500ms
-ENV
+dp_node_env "$env" NODE_ID=node-c DP_CONTROL_DIR="$DP_TMP" DP_SCHEDULER_BIND="tcp://127.0.0.1:$P" \
+    DP_SCHEDULERS="tcp://127.0.0.1:$P" DP_POLLER_INTERVAL=8s DP_DISCOVERY_INTERVAL=6h \
+    DP_JOB_TIMEOUT=10s DP_LOCK_TTL=3s DP_SNMP_TIMEOUT=500ms
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -B -e "$1"; }
 "$B/distpoll" --env-file "$env" db migrate >/dev/null || fail "db migrate"
 for d in scheduler discoverer poller; do
@@ -56,7 +36,7 @@ dp_wait_until 10 joined || fail "discoverer and poller did not join: $(grep work
 
 t0=$(date +%s%3N)
 out=$("$B/distpoll" --env-file "$env" device add arista.test --address 127.0.9.1 \
-    --port "$SIMPORT" 2>&1) || fail "device add: $out"
+    --port "$SIM_PORT" 2>&1) || fail "device add: $out"
 ID=$(sql "SELECT device_id FROM devices WHERE hostname = 'arista.test'")
 [ -n "$ID" ] || fail "device not added: $out"
 discovered() { [ "$(sql "SELECT last_discovered IS NOT NULL FROM devices WHERE device_id = $ID")" = 1 ]; }

@@ -21,63 +21,40 @@ dp_start_redis REDIS || fail "redis did not start"
 dp_start_snmpd SNMPD 127.0.5.1 || fail "snmpd did not start"
 
 # --- simulated devices -------------------------------------------------------------------
-SIMPORT=$(dp_free_port)
 FAULTS=$DP_TMP/faults.txt
 echo "# reloaded on SIGHUP" >"$FAULTS"
-"$B/dpsim" --port "$SIMPORT" --snmprec-dir tests/data/snmprec \
+dp_start_dpsim SIM 127.0.1.1 --snmprec-dir tests/data/snmprec \
     --profile "127.0.1.1=synthetic:ports=24,hc=1,cpus=2,storage=3" \
     --profile "127.0.1.2=synthetic:ports=8,hc=0,cpus=1,storage=5" \
     --profile "127.0.1.3=synthetic:ports=4" \
     --profile "127.0.2.1=snmprec:cisco-iosxe-switch" --profile "127.0.2.2=snmprec:juniper-router" \
     --profile "127.0.2.3=snmprec:windows-host" --profile "127.0.2.4=snmprec:mikrotik" \
     --profile "127.0.3.1=synthetic:ports=6,spare=2" \
-    --fault 127.0.4.1=timeout --fault-file "$FAULTS" >"$DP_TMP/dpsim.log" 2>&1 &
-SIMPID=$!
-dp_register $SIMPID "$DP_TMP/dpsim.log"
-simget() { snmpget -v2c -c public -r0 -t0.3 "$1:$SIMPORT" 1.3.6.1.2.1.1.3.0 >/dev/null 2>&1; }
-dp_wait_until 10 simget 127.0.1.1 || fail "dpsim did not answer"
+    --fault 127.0.4.1=timeout --fault-file "$FAULTS" || fail "dpsim did not answer"
 
 # --- cluster ------------------------------------------------------------------------------
 P=$(dp_free_port)
 RULES=$DP_TMP/os-rules.conf
 cp discoverer/os-rules.conf "$RULES"
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=disc-a
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$P
-DP_SCHEDULERS=tcp://127.0.0.1:$P
-DP_POLLER_INTERVAL=8s
-DP_DISCOVERY_INTERVAL=12s
-DP_JOB_TIMEOUT=10s
-DP_LOCK_TTL=3s
-DP_SNMP_TIMEOUT=300ms
-DP_SNMP_RETRIES=1
-DP_WORKERS=2
-ENV
+dp_node_env "$env" NODE_ID=disc-a DP_CONTROL_DIR="$DP_TMP" DP_SCHEDULER_BIND="tcp://127.0.0.1:$P" \
+    DP_SCHEDULERS="tcp://127.0.0.1:$P" DP_POLLER_INTERVAL=8s DP_DISCOVERY_INTERVAL=12s \
+    DP_JOB_TIMEOUT=10s DP_LOCK_TTL=3s DP_SNMP_TIMEOUT=300ms DP_SNMP_RETRIES=1 DP_WORKERS=2
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -B -e "$1"; }
 "$B/distpoll" --env-file "$env" db migrate >/dev/null || fail "db migrate"
 add() { # HOST IP PORT [COMMUNITY]
     sql "INSERT INTO devices (hostname, overwrite_ip, port, community)
          VALUES ('$1', '$2', $3, '${4:-public}')"
 }
-add syn24.test 127.0.1.1 "$SIMPORT"
-add syn8.test 127.0.1.2 "$SIMPORT"
-add badcomm.test 127.0.1.3 "$SIMPORT" wrong-community
-add iosxe.test 127.0.2.1 "$SIMPORT"
-add junos.test 127.0.2.2 "$SIMPORT"
-add windows.test 127.0.2.3 "$SIMPORT"
-add mikrotik.test 127.0.2.4 "$SIMPORT"
-add vanish.test 127.0.3.1 "$SIMPORT"
-add dead.test 127.0.4.1 "$SIMPORT"
+add syn24.test 127.0.1.1 "$SIM_PORT"
+add syn8.test 127.0.1.2 "$SIM_PORT"
+add badcomm.test 127.0.1.3 "$SIM_PORT" wrong-community
+add iosxe.test 127.0.2.1 "$SIM_PORT"
+add junos.test 127.0.2.2 "$SIM_PORT"
+add windows.test 127.0.2.3 "$SIM_PORT"
+add mikrotik.test 127.0.2.4 "$SIM_PORT"
+add vanish.test 127.0.3.1 "$SIM_PORT"
+add dead.test 127.0.4.1 "$SIM_PORT"
 add snmpd.test 127.0.5.1 "$SNMPD_PORT"
 devid() { sql "SELECT device_id FROM devices WHERE hostname = '$1'"; }
 
@@ -120,16 +97,16 @@ for spec in "syn24.test 127.0.1.1 linux" "syn8.test 127.0.1.2 linux" "iosxe.test
     "junos.test 127.0.2.2 junos" "windows.test 127.0.2.3 windows" \
     "mikrotik.test 127.0.2.4 routeros" "snmpd.test 127.0.5.1 linux"; do
     read -r host addr os <<<"$spec"
-    port=$SIMPORT
+    port=$SIM_PORT
     [ "$host" = snmpd.test ] && port=$SNMPD_PORT
     read -r np nhc ns npr <<<"$(agent "$addr" "$port")"
     [ "$np" -gt 0 ] || fail "$host: the agent serves no ifDescr?"
     check "$host" "$os" "$np" "$nhc" "$ns" "$npr"
 done
 # the fixtures are what we think they are (so the comparison above means something)
-[ "$(agent 127.0.2.2 "$SIMPORT")" = "4 3 0 0" ] || fail "junos fixture: $(agent 127.0.2.2 "$SIMPORT")"
-[ "$(agent 127.0.2.3 "$SIMPORT")" = "2 0 4 2" ] || fail "windows fixture"
-[ "$(agent 127.0.1.2 "$SIMPORT")" = "8 0 5 1" ] || fail "synthetic hc=0 fixture"
+[ "$(agent 127.0.2.2 "$SIM_PORT")" = "4 3 0 0" ] || fail "junos fixture: $(agent 127.0.2.2 "$SIM_PORT")"
+[ "$(agent 127.0.2.3 "$SIM_PORT")" = "2 0 4 2" ] || fail "windows fixture"
+[ "$(agent 127.0.1.2 "$SIM_PORT")" = "8 0 5 1" ] || fail "synthetic hc=0 fixture"
 
 # --- columns ------------------------------------------------------------------------------
 D=$(devid iosxe.test)
@@ -177,7 +154,7 @@ V=$(devid vanish.test)
 pid3=$(sql "SELECT port_id FROM ports WHERE device_id = $V AND ifIndex = 3")
 [ "$(sql "SELECT COUNT(*) FROM ports WHERE device_id = $V AND deleted = 0")" = 6 ] || fail "vanish: 6 ports first"
 echo "127.0.3.1=port-vanish:3" >"$FAULTS"
-kill -HUP $SIMPID
+kill -HUP $SIM_PID
 gone() { [ "$(sql "SELECT deleted FROM ports WHERE device_id = $V AND ifIndex = 3")" = 1 ]; }
 dp_wait_until 30 gone || fail "port 3 not marked deleted"
 [ "$(sql "SELECT port_id FROM ports WHERE device_id = $V AND ifIndex = 3")" = "$pid3" ] || fail "port 3 row replaced"
@@ -185,7 +162,7 @@ dp_wait_until 30 gone || fail "port 3 not marked deleted"
 [ "$(stat ports_deleted)" -ge 1 ] || fail "ports_deleted"
 ok "vanished port 3 marked deleted (port_id $pid3 kept)"
 echo "127.0.3.1=port-appear:7" >"$FAULTS"
-kill -HUP $SIMPID
+kill -HUP $SIM_PID
 back() { [ "$(sql "SELECT COUNT(*) FROM ports WHERE device_id = $V AND deleted = 0")" = 7 ]; }
 dp_wait_until 30 back || fail "port 3 not back / port 7 not new: $(sql "SELECT ifIndex, deleted FROM ports WHERE device_id = $V" | tr '\n' ' ')"
 [ "$(sql "SELECT port_id, deleted FROM ports WHERE device_id = $V AND ifIndex = 3")" = "$(printf '%s\t0' "$pid3")" ] ||

@@ -15,46 +15,24 @@ ok() { echo "ok: $*"; }
 
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"
-SIMPORT=$(dp_free_port)
 FAULTS=$DP_TMP/faults.txt
 echo "127.0.6.1=toobig:40" >"$FAULTS"
-"$B/dpsim" --port "$SIMPORT" --max-msg 1400 --profile "127.0.6.0/24=synthetic:ports=2000,hc=1" \
-    --fault-file "$FAULTS" >"$DP_TMP/dpsim.log" 2>&1 &
-SIMPID=$!
-dp_register $SIMPID "$DP_TMP/dpsim.log"
-simget() { snmpget -v2c -c public -r0 -t0.3 "$1:$SIMPORT" 1.3.6.1.2.1.1.3.0 >/dev/null 2>&1; }
-dp_wait_until 10 simget 127.0.6.1 || fail "dpsim did not answer"
+dp_start_dpsim SIM 127.0.6.1 --max-msg 1400 --profile "127.0.6.0/24=synthetic:ports=2000,hc=1" \
+    --fault-file "$FAULTS" || fail "dpsim did not answer"
 # the fault is real: a GETBULK of 18 columns x 10 rows is refused with tooBig
-out=$(snmpbulkget -v2c -c public -r0 -t1 -Cr10 127.0.6.1:"$SIMPORT" 1.3.6.1.2.1.2.2.1.2 \
+out=$(snmpbulkget -v2c -c public -r0 -t1 -Cr10 127.0.6.1:"$SIM_PORT" 1.3.6.1.2.1.2.2.1.2 \
     1.3.6.1.2.1.2.2.1.3 1.3.6.1.2.1.2.2.1.4 1.3.6.1.2.1.2.2.1.5 1.3.6.1.2.1.2.2.1.6 2>&1)
 [[ "$out" == *"tooBig"* || "$out" == *"Too Big"* || "$out" == *"too large"* ]] || fail "no tooBig from the simulator: $out"
 
 P=$(dp_free_port)
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=disc-l
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$P
-DP_SCHEDULERS=tcp://127.0.0.1:$P
-DP_POLLER_INTERVAL=8s
-DP_DISCOVERY_INTERVAL=15s
-DP_JOB_TIMEOUT=8s
-DP_LOCK_TTL=3s
-DP_SNMP_TIMEOUT=1s
-DP_SNMP_RETRIES=1
-ENV
+dp_node_env "$env" NODE_ID=disc-l DP_CONTROL_DIR="$DP_TMP" DP_SCHEDULER_BIND="tcp://127.0.0.1:$P" \
+    DP_SCHEDULERS="tcp://127.0.0.1:$P" DP_POLLER_INTERVAL=8s DP_DISCOVERY_INTERVAL=15s \
+    DP_JOB_TIMEOUT=8s DP_LOCK_TTL=3s DP_SNMP_TIMEOUT=1s DP_SNMP_RETRIES=1
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -B -e "$1"; }
 "$B/distpoll" --env-file "$env" db migrate >/dev/null || fail "db migrate"
 sql "INSERT INTO devices (hostname, overwrite_ip, port) VALUES
-     ('chassis.test', '127.0.6.1', $SIMPORT), ('slow.test', '127.0.6.2', $SIMPORT)"
+     ('chassis.test', '127.0.6.1', $SIM_PORT), ('slow.test', '127.0.6.2', $SIM_PORT)"
 BIG=$(sql "SELECT device_id FROM devices WHERE hostname = 'chassis.test'")
 SLOW=$(sql "SELECT device_id FROM devices WHERE hostname = 'slow.test'")
 
@@ -81,7 +59,7 @@ ok "2000 ports, all HC, in ${took} s (budget 8 s) with tooBig shrinking (snmp_to
 # --- too slow for the budget: partial, recorded, nothing deleted ------------------------
 before=$(sql "SELECT last_discovered FROM devices WHERE device_id = $SLOW")
 echo "127.0.6.2=slow:150ms" >"$FAULTS"
-kill -HUP $SIMPID
+kill -HUP $SIM_PID
 was_cut() { [ "$(stat budget_exceeded)" -ge 1 ] && [ "$(sql "SELECT last_discovered > '$before' FROM devices WHERE device_id = $SLOW")" = 1 ]; }
 dp_wait_until 40 was_cut || fail "the slow device was not cut at the budget: $(tail -3 "$DP_TMP/disc.log")"
 row=$(sql "SELECT status, discovery_error, ROUND(last_discovered_timetaken)

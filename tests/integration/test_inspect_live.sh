@@ -20,23 +20,8 @@ SP=$(dp_free_port)
 MP_S=$(dp_free_port)
 MP_B=$(dp_free_port)
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=cli
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$SP
-DP_SCHEDULERS=tcp://127.0.0.1:$SP
-DP_POLLER_INTERVAL=10s
-DP_JOB_TIMEOUT=5s
-DP_LOCK_TTL=5s
-ENV
+dp_node_env "$env" NODE_ID=cli DP_CONTROL_DIR="$DP_TMP" DP_SCHEDULER_BIND="tcp://127.0.0.1:$SP" \
+    DP_SCHEDULERS="tcp://127.0.0.1:$SP" DP_POLLER_INTERVAL=10s DP_JOB_TIMEOUT=5s DP_LOCK_TTL=5s
 run() { env -i PATH="$PATH" "$B/distpoll" --env-file "$env" "$@"; }
 run db migrate >/dev/null || fail "db migrate"
 mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -e "INSERT INTO devices (hostname, overwrite_ip)

@@ -20,11 +20,7 @@ ok() { echo "ok: $*"; }
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"
 dp_start_rrdcached RC || fail "rrdcached did not start"
-SIM_PORT=$(dp_free_port)
-"$B/dpsim" --port "$SIM_PORT" --profile "127.22.0.0/16=synthetic:ports=4,hc=1,speed=1G" \
-    >"$DP_TMP/dpsim.log" 2>&1 &
-dp_register $! "$DP_TMP/dpsim.log"
-dp_wait_until 10 snmpget -v2c -c public -r0 -t0.3 "127.22.0.1:$SIM_PORT" 1.3.6.1.2.1.1.3.0 ||
+dp_start_dpsim SIM 127.22.0.1 --profile "127.22.0.0/16=synthetic:ports=4,hc=1,speed=1G" ||
     fail "dpsim does not answer"
 
 SP=$(dp_free_port)
@@ -33,33 +29,12 @@ MP_P=$(dp_free_port)
 MP_RW=$(dp_free_port)
 mkdir -p "$DP_TMP/ctl" "$DP_TMP/spool"
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=cli
-APP_KEY=inspect-app-key-0123456789abcdef
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$SP
-DP_SCHEDULERS=tcp://127.0.0.1:$SP
-DP_RRDWRITER_BIND=tcp://127.0.0.1:$RW_PORT
-DP_RRDWRITER=tcp://127.0.0.1:$RW_PORT
-DP_RRDCACHED=unix:$RC_SOCK
-DP_RRD_DIR=$RC_RRD_DIR
-DP_SPOOL_DIR=$DP_TMP/spool
-DP_CONTROL_DIR=$DP_TMP/ctl
-DP_POLLER_INTERVAL=10s
-DP_DISCOVERY_INTERVAL=6h
-DP_RRD_STEP=10s
-DP_RRA=small
-DP_LOCK_TTL=3s
-DP_JOB_TIMEOUT=10s
-DP_SNMP_TIMEOUT=1s
-DP_SNMP_RETRIES=1
-ENV
+dp_node_env "$env" NODE_ID=cli APP_KEY=inspect-app-key-0123456789abcdef \
+    DP_SCHEDULER_BIND="tcp://127.0.0.1:$SP" DP_SCHEDULERS="tcp://127.0.0.1:$SP" \
+    DP_RRDWRITER_BIND="tcp://127.0.0.1:$RW_PORT" DP_RRDWRITER="tcp://127.0.0.1:$RW_PORT" \
+    DP_RRDCACHED="unix:$RC_SOCK" DP_RRD_DIR="$RC_RRD_DIR" DP_SPOOL_DIR="$DP_TMP/spool" \
+    DP_CONTROL_DIR="$DP_TMP/ctl" DP_POLLER_INTERVAL=10s DP_DISCOVERY_INTERVAL=6h DP_RRD_STEP=10s \
+    DP_RRA=small DP_LOCK_TTL=3s DP_JOB_TIMEOUT=10s DP_SNMP_TIMEOUT=1s DP_SNMP_RETRIES=1
 run() { env -i PATH="$PATH" "$B/distpoll" --env-file "$env" "$@"; }
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot -N -B distpoll -e "$1"; }
 run db migrate >/dev/null || fail "db migrate"

@@ -24,13 +24,9 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 dp_start_mariadb DB || fail "mariadb"
 dp_start_redis REDIS || fail "redis"
 dp_start_rrdcached RC || fail "rrdcached"
-SIM_PORT=$(dp_free_port)
-"$B/dpsim" --listen 0.0.0.0 --port "$SIM_PORT" \
+dp_start_dpsim SIM 127.21.0.1 --listen 0.0.0.0 \
     --profile "127.20.0.0/16=synthetic:ports=8,hc=1,speed=1G" \
-    --profile "127.21.0.0/16=synthetic:ports=8,hc=0,speed=100M" >"$DP_TMP/dpsim.log" 2>&1 &
-dp_register $! "$DP_TMP/dpsim.log"
-dp_wait_until 10 snmpget -v2c -c public -r0 -t0.3 "127.21.0.1:$SIM_PORT" 1.3.6.1.2.1.1.3.0 ||
-    fail "dpsim does not answer"
+    --profile "127.21.0.0/16=synthetic:ports=8,hc=0,speed=100M" || fail "dpsim does not answer"
 
 S1_PORT=$(dp_free_port)
 S2_PORT=$(dp_free_port)
@@ -38,32 +34,13 @@ RW_PORT=$(dp_free_port)
 mkdir -p "$DP_TMP/ctl" "$DP_TMP/spool"
 node_env()  # NODE FILE
 {
-    cat >"$2" <<EOF
-NODE_ID=$1
-APP_KEY=$APP_KEY
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_SCHEDULERS=tcp://127.0.0.1:$S1_PORT,tcp://127.0.0.1:$S2_PORT
-DP_RRDWRITER_BIND=tcp://127.0.0.1:$RW_PORT
-DP_RRDWRITER=tcp://127.0.0.1:$RW_PORT
-DP_RRDCACHED=unix:$RC_SOCK
-DP_RRD_DIR=$RC_RRD_DIR
-DP_SPOOL_DIR=$DP_TMP/spool
-DP_CONTROL_DIR=$DP_TMP/ctl
-DP_POLLER_INTERVAL=${INTERVAL}s
-DP_RRD_STEP=${INTERVAL}s
-DP_RRA=small
-DP_LOCK_TTL=${TTL_S}s
-DP_JOB_TIMEOUT=10s
-DP_SNMP_TIMEOUT=1s
-DP_SNMP_RETRIES=1
-DP_LOG_LEVEL=debug
-EOF
+    dp_node_env "$2" NODE_ID="$1" APP_KEY="$APP_KEY" \
+        DP_SCHEDULERS="tcp://127.0.0.1:$S1_PORT,tcp://127.0.0.1:$S2_PORT" \
+        DP_RRDWRITER_BIND="tcp://127.0.0.1:$RW_PORT" DP_RRDWRITER="tcp://127.0.0.1:$RW_PORT" \
+        DP_RRDCACHED="unix:$RC_SOCK" DP_RRD_DIR="$RC_RRD_DIR" DP_SPOOL_DIR="$DP_TMP/spool" \
+        DP_CONTROL_DIR="$DP_TMP/ctl" DP_POLLER_INTERVAL="${INTERVAL}s" DP_RRD_STEP="${INTERVAL}s" \
+        DP_RRA=small DP_LOCK_TTL="${TTL_S}s" DP_JOB_TIMEOUT=10s DP_SNMP_TIMEOUT=1s \
+        DP_SNMP_RETRIES=1 DP_LOG_LEVEL=debug
 }
 for n in s1 s2 p1 p2 rw; do node_env "$n" "$DP_TMP/$n.env"; done
 echo "DP_SCHEDULER_BIND=tcp://127.0.0.1:$S1_PORT" >>"$DP_TMP/s1.env"

@@ -21,42 +21,20 @@ fail()
 
 dp_start_mariadb DB || fail "mariadb"
 dp_start_redis REDIS || fail "redis"
-SIM_PORT=$(dp_free_port)
 SCHED_PORT=$(dp_free_port)
 SINK_PORT=$(dp_free_port)
-"$B/dpsim" --port "$SIM_PORT" --threads 1 --seed 7 \
+dp_start_dpsim SIM 127.1.0.1 --threads 1 --seed 7 \
     --profile "127.1.0.0/24=synthetic:ports=24,hc=1" \
     --profile "127.1.1.0/24=synthetic:ports=24,hc=0,speed=100M" \
     --profile "127.1.2.0/24=synthetic:ports=24,hc=1" \
-    --fault 127.1.2.1=timeout --fault 127.1.2.2=malformed --fault 127.1.2.3=toobig:40 \
-    >"$DP_TMP/dpsim.log" 2>&1 &
-SIM=$!
-dp_register $SIM "$DP_TMP/dpsim.log"
-dp_wait_until 10 snmpget -v2c -c public -r0 -t0.3 "127.1.0.1:$SIM_PORT" 1.3.6.1.2.1.1.3.0 ||
+    --fault 127.1.2.1=timeout --fault 127.1.2.2=malformed --fault 127.1.2.3=toobig:40 ||
     fail "dpsim does not answer"
 
 ENV=$DP_TMP/poller.env
-cat >"$ENV" <<EOF
-NODE_ID=poller-t1
-APP_KEY=test-app-key-0123456789abcdef
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_SCHEDULERS=tcp://127.0.0.1:$SCHED_PORT
-DP_RRDWRITER=tcp://127.0.0.1:$SINK_PORT
-DP_CONTROL_DIR=$DP_TMP
-DP_CURVE=true
-DP_WORKERS=2
-DP_CONCURRENCY=200
-DP_SNMP_TIMEOUT=400ms
-DP_SNMP_RETRIES=1
-DP_POLLER_INTERVAL=300s
-DP_LOG_LEVEL=info
-EOF
+dp_node_env "$ENV" NODE_ID=poller-t1 APP_KEY=test-app-key-0123456789abcdef \
+    DP_SCHEDULERS="tcp://127.0.0.1:$SCHED_PORT" DP_RRDWRITER="tcp://127.0.0.1:$SINK_PORT" \
+    DP_CONTROL_DIR="$DP_TMP" DP_CURVE=true DP_WORKERS=2 DP_CONCURRENCY=200 DP_SNMP_TIMEOUT=400ms \
+    DP_SNMP_RETRIES=1 DP_POLLER_INTERVAL=300s DP_LOG_LEVEL=info
 export APP_KEY=test-app-key-0123456789abcdef
 env -i PATH="$PATH" "$B/distpoll" --env-file "$ENV" db migrate >/dev/null || fail "migrate"
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot -N -B distpoll -e "$1"; }

@@ -17,31 +17,14 @@ dp_start_rrdcached RC || fail "rrdcached"
 RW_STEP=300
 rw_env "$DP_TMP/rw.env"
 rw_start rrdwriter
-SIM_PORT=$(dp_free_port)
 SCHED_PORT=$(dp_free_port)
-"$B/dpsim" --port "$SIM_PORT" --profile "127.3.0.0/24=synthetic:ports=4,cpus=2,storage=3" \
-    >"$DP_TMP/dpsim.log" 2>&1 &
-dp_register $! "$DP_TMP/dpsim.log"
-dp_wait_until 10 snmpget -v2c -c public -r0 -t0.3 "127.3.0.1:$SIM_PORT" 1.3.6.1.2.1.1.3.0 ||
+dp_start_dpsim SIM 127.3.0.1 --profile "127.3.0.0/24=synthetic:ports=4,cpus=2,storage=3" ||
     fail "dpsim does not answer"
 
 ENV=$DP_TMP/poller.env
-cat >"$ENV" <<EOF
-NODE_ID=poller-m1
-APP_KEY=$RW_APP_KEY
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_SCHEDULERS=tcp://127.0.0.1:$SCHED_PORT
-DP_RRDWRITER=tcp://127.0.0.1:$RW_PORT
-DP_CONTROL_DIR=$DP_TMP/ctl
-DP_CURVE=true
-DP_RRD_STEP=300s
-EOF
+dp_node_env "$ENV" NODE_ID=poller-m1 APP_KEY="$RW_APP_KEY" \
+    DP_SCHEDULERS="tcp://127.0.0.1:$SCHED_PORT" DP_RRDWRITER="tcp://127.0.0.1:$RW_PORT" \
+    DP_CONTROL_DIR="$DP_TMP/ctl" DP_CURVE=true DP_RRD_STEP=300s
 env -i PATH="$PATH" "$B/distpoll" --env-file "$ENV" db migrate >/dev/null || fail "migrate"
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot -N -B distpoll -e "$1"; }
 sql "INSERT INTO devices (hostname, overwrite_ip, port) VALUES

@@ -26,23 +26,9 @@ dp_start_snmpd SNMPD2 || fail "snmpd 2"
 dp_start_snmpd SNMPD3 || fail "snmpd 3"
 SCHED_PORT=$(dp_free_port)
 ENV=$DP_TMP/poller.env
-cat >"$ENV" <<EOF
-NODE_ID=poller-v3
-APP_KEY=test-app-key-0123456789abcdef
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_SCHEDULERS=tcp://127.0.0.1:$SCHED_PORT
-DP_RRDWRITER=tcp://127.0.0.1:$(dp_free_port)
-DP_CONTROL_DIR=$DP_TMP
-DP_CURVE=false
-DP_SNMP_TIMEOUT=500ms
-DP_SNMP_RETRIES=1
-EOF
+dp_node_env "$ENV" NODE_ID=poller-v3 APP_KEY=test-app-key-0123456789abcdef \
+    DP_SCHEDULERS="tcp://127.0.0.1:$SCHED_PORT" DP_RRDWRITER="tcp://127.0.0.1:$(dp_free_port)" \
+    DP_CONTROL_DIR="$DP_TMP" DP_CURVE=false DP_SNMP_TIMEOUT=500ms DP_SNMP_RETRIES=1
 env -i PATH="$PATH" "$B/distpoll" --env-file "$ENV" db migrate >/dev/null || fail "migrate"
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot -N -B distpoll -e "$1"; }
 P=$SNMPD_PORT

@@ -19,23 +19,9 @@ dp_start_redis REDIS || fail "redis did not start"
 PA=$(dp_free_port)
 PB=$(dp_free_port)
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=unset
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-REDIS_TIMEOUT=1
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULERS=tcp://127.0.0.1:$PA,tcp://127.0.0.1:$PB
-DP_POLLER_INTERVAL=${INTERVAL_S}s
-DP_JOB_TIMEOUT=${TIMEOUT_S}s
-DP_LOCK_TTL=${TTL_S}s
-ENV
+dp_node_env "$env" NODE_ID=unset REDIS_TIMEOUT=1 DP_CONTROL_DIR="$DP_TMP" \
+    DP_SCHEDULERS="tcp://127.0.0.1:$PA,tcp://127.0.0.1:$PB" DP_POLLER_INTERVAL="${INTERVAL_S}s" \
+    DP_JOB_TIMEOUT="${TIMEOUT_S}s" DP_LOCK_TTL="${TTL_S}s"
 "$B/distpoll" --env-file "$env" db migrate >/dev/null || fail "db migrate"
 mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -e "INSERT INTO devices (hostname, overwrite_ip)
     SELECT CONCAT('dev', seq, '.example.net'), CONCAT('127.0.1.', seq) FROM seq_1_to_$NDEV" ||

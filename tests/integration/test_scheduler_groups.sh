@@ -14,23 +14,8 @@ dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"
 P=$(dp_free_port)
 env=$DP_TMP/dp.env
-cat >"$env" <<ENV
-NODE_ID=sched-g
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$P
-DP_SCHEDULERS=tcp://127.0.0.1:$P
-DP_POLLER_INTERVAL=6s
-DP_JOB_TIMEOUT=2s
-DP_LOCK_TTL=3s
-ENV
+dp_node_env "$env" NODE_ID=sched-g DP_CONTROL_DIR="$DP_TMP" DP_SCHEDULER_BIND="tcp://127.0.0.1:$P" \
+    DP_SCHEDULERS="tcp://127.0.0.1:$P" DP_POLLER_INTERVAL=6s DP_JOB_TIMEOUT=2s DP_LOCK_TTL=3s
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -e "$1"; }
 "$B/distpoll" --env-file "$env" db migrate >/dev/null || fail "db migrate"
 sql "INSERT INTO devices (hostname, poller_group) SELECT CONCAT('g0-', seq), 0 FROM seq_1_to_10;

@@ -18,24 +18,9 @@ P=$(dp_free_port)
 env=$DP_TMP/dp.env
 write_env() # INTERVAL
 {
-    cat >"$env" <<ENV
-NODE_ID=sched-o
-APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-REDIS_TIMEOUT=1
-DP_CONTROL_DIR=$DP_TMP
-DP_SCHEDULER_BIND=tcp://127.0.0.1:$P
-DP_SCHEDULERS=tcp://127.0.0.1:$P
-DP_POLLER_INTERVAL=$1
-DP_JOB_TIMEOUT=2s
-DP_LOCK_TTL=${TTL_S}s
-ENV
+    dp_node_env "$env" NODE_ID=sched-o REDIS_TIMEOUT=1 DP_CONTROL_DIR="$DP_TMP" \
+        DP_SCHEDULER_BIND="tcp://127.0.0.1:$P" DP_SCHEDULERS="tcp://127.0.0.1:$P" \
+        DP_POLLER_INTERVAL="$1" DP_JOB_TIMEOUT=2s DP_LOCK_TTL="${TTL_S}s"
 }
 write_env 4s
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -e "$1"; }

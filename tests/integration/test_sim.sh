@@ -12,22 +12,17 @@ dp_harness_init
 fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
 ok() { echo "ok: $*"; }
 
-PORT=$(dp_free_port)
-LOG=$DP_TMP/dpsim.log
 FAULTS=$DP_TMP/faults.txt
 echo "# reloaded on SIGHUP" >"$FAULTS"
 SIMARGS=(--seed 7 --profile "synthetic:ports=24,hc=1,speed=1G"
     --profile "127.0.9.0/24=snmprec:router" --snmprec-dir tests/data/snmprec)
-"$DPSIM" --port "$PORT" "${SIMARGS[@]}" --fault 127.0.5.0/24=timeout \
+dp_start_dpsim SIM 127.0.1.7 "${SIMARGS[@]}" --fault 127.0.5.0/24=timeout \
     --fault 127.0.6.1=toobig:10 --fault 127.0.7.1=malformed --fault 127.0.8.1=slow:1500ms \
-    --fault-file "$FAULTS" \
-    >"$LOG" 2>&1 &
-SIMPID=$!
-dp_register $SIMPID "$LOG"
+    --fault-file "$FAULTS" || fail "dpsim did not answer"
+PORT=$SIM_PORT SIMPID=$SIM_PID LOG=$SIM_LOG
 
 SNMP=(-On -Oqv -t 1 -r 1)
 get() { snmpget -v2c -c public "${SNMP[@]}" "$1:$PORT" "$2"; }
-dp_wait_until 10 get 127.0.1.7 1.3.6.1.2.1.1.5.0 || fail "dpsim did not answer"
 ok "dpsim answers on port $PORT"
 
 # each address is a device

@@ -15,17 +15,14 @@ dp_harness_init
 fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
 ok() { echo "ok: $*"; }
 
-PORT=$(dp_free_port)
-LOG=$DP_TMP/dpsim.log
-"$DPSIM" --port "$PORT" --seed 7 --profile "synthetic:ports=24,hc=1" \
+dp_start_dpsim SIM 127.0.1.7 --seed 7 --profile "synthetic:ports=24,hc=1" \
     --v3-user alice:SHA:alicepass1:AES:alicepriv1 \
     --v3-user carol:SHA-256:carolpass1:AES:carolpriv1 \
     --v3-user dora:MD5:dorapass12:DES:dorapriv12 \
     --v3-user bob:SHA-256:bobpass123 \
     --v3-user nobody \
-    --fault 127.0.5.0/24=timeout --fault 127.0.8.1=slow:1200ms >"$LOG" 2>&1 &
-SIMPID=$!
-dp_register $SIMPID "$LOG"
+    --fault 127.0.5.0/24=timeout --fault 127.0.8.1=slow:1200ms || fail "dpsim did not answer"
+PORT=$SIM_PORT SIMPID=$SIM_PID LOG=$SIM_LOG
 
 ALICE=(-v3 -l authPriv -u alice -a SHA -A alicepass1 -x AES -X alicepriv1)
 CAROL=(-v3 -l authPriv -u carol -a SHA-256 -A carolpass1 -x AES -X carolpriv1)

@@ -305,3 +305,69 @@ dp_start_sentinel()  # NAME MASTER_PORT SERVICE [CONF_LINE...]
     eval "${name}_PORT=$port ${name}_PID=$pid ${name}_DIR=$dir"
     dp_wait_until 10 dp_port_listening "$port"
 }
+
+# --- env files and the SNMP simulator (integration tests) ---
+#   dp_node_env FILE [LINE...]   writes a node's env file for the servers started above
+#   dp_start_dpsim NAME ADDR [dpsim args...]   starts $BUILD/dpsim on a free port
+DP_TEST_APP_KEY=base64:0123456789abcdefghijklmnopqrstuv
+
+# dp_node_env FILE [KEY=VALUE | "# comment"]...
+# Writes NODE_ID (when given), APP_KEY ($DP_TEST_APP_KEY unless given), the MariaDB keys when
+# $DB_PORT is set (DB_HOST=127.0.0.1, DB_PORT, DB_DATABASE/DB_USERNAME/DB_PASSWORD=distpoll),
+# the Redis keys when $REDIS_PORT is set (REDIS_HOST=127.0.0.1, REDIS_PORT), then the other
+# KEY=VALUEs in order. A KEY=VALUE naming one of the keys above replaces its value in place
+# (a DB_PORT= or REDIS_PORT= argument also writes that group); "# ..." lines go first.
+# e.g. dp_node_env "$env" NODE_ID=n1 DP_CONTROL_DIR="$DP_TMP" DP_LOCK_TTL=3s
+dp_node_env()
+{
+    local file=$1 arg key
+    shift
+    local -A given=() val=([APP_KEY]=$DP_TEST_APP_KEY)
+    local -a keys=(NODE_ID APP_KEY)
+    for arg in "$@"; do
+        [[ $arg == \#* ]] && continue
+        [[ $arg == ?*=* ]] || { echo "dp_node_env: not KEY=VALUE: $arg" >&2; return 1; }
+        given[${arg%%=*}]=${arg#*=}
+    done
+    if [ -n "${given[DB_PORT]-${DB_PORT:-}}" ]; then
+        keys+=(DB_HOST DB_PORT DB_DATABASE DB_USERNAME DB_PASSWORD)
+        val+=([DB_HOST]=127.0.0.1 [DB_PORT]=${DB_PORT:-} [DB_DATABASE]=distpoll
+            [DB_USERNAME]=distpoll [DB_PASSWORD]=distpoll)
+    fi
+    if [ -n "${given[REDIS_PORT]-${REDIS_PORT:-}}" ]; then
+        keys+=(REDIS_HOST REDIS_PORT)
+        val+=([REDIS_HOST]=127.0.0.1 [REDIS_PORT]=${REDIS_PORT:-})
+    fi
+    local -A common=()
+    {
+        for arg in "$@"; do [[ $arg == \#* ]] && echo "$arg"; done
+        for key in "${keys[@]}"; do
+            common[$key]=1
+            if [[ -v given[$key] ]]; then
+                echo "$key=${given[$key]}"
+            elif [ -n "${val[$key]-}" ]; then
+                echo "$key=${val[$key]}"
+            fi
+        done
+        for arg in "$@"; do
+            [[ $arg == \#* ]] || [[ -v common[${arg%%=*}] ]] || echo "$arg"
+        done
+    } >"$file"
+}
+
+# dp_start_dpsim NAME ADDR [dpsim args...]
+# $BUILD/dpsim (BUILD defaults to build) on a free UDP port with the given arguments, log in
+# $DP_TMP/NAME.log. Sets NAME_PORT, NAME_PID, NAME_LOG; returns once ADDR answers a v2c get of
+# sysUpTime.0 (ADDR: a device address without a timeout fault).
+dp_start_dpsim()
+{
+    local name=$1 addr=$2
+    shift 2
+    local port log=$DP_TMP/$1.log
+    port=$(dp_free_port)
+    "${BUILD:-build}/dpsim" --port "$port" "$@" >"$log" 2>&1 &
+    local pid=$!
+    dp_register $pid "$log"
+    eval "${name}_PORT=$port ${name}_PID=$pid ${name}_LOG=\$log"
+    dp_wait_until 10 snmpget -v2c -c public -r0 -t0.3 "$addr:$port" 1.3.6.1.2.1.1.3.0
+}

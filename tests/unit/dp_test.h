@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef void (*dp_test_fn_t)(void);
@@ -23,6 +24,24 @@ bool dp_test_verbose(void);
 
 /* Path of tests/data (from DP_TEST_DATA or the default relative path). */
 const char *dp_test_data_dir(void);
+
+/* Allocation for building test data: abort() instead of returning NULL (owned by the caller). */
+static inline char *dp_test_dup(const char *s)
+{
+    char *p = strdup(s);
+    if (!p)
+        abort();
+    return p;
+}
+
+/* calloc of n (at least 1) elements of size bytes; abort() on failure. */
+static inline void *dp_test_alloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        abort();
+    return p;
+}
 
 #define DP_TEST(name)                                                                              \
     static void name(void);                                                                        \

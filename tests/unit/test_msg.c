@@ -21,33 +21,17 @@
 //  --------------------------------------------------------------------------
 //  Helpers: build the fixed message of each type
 
-static char *s_dup(const char *s)
-{
-    char *p = strdup(s);
-    if (!p)
-        abort();
-    return p;
-}
-
-static void *s_alloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p)
-        abort();
-    return p;
-}
-
 static void s_update(dp_msg_rrd_update_t *u, const char *rrd, const char *ds0, const char *ds1,
                      double v0, double v1)
 {
-    u->rrd = s_dup(rrd);
+    u->rrd = dp_test_dup(rrd);
     u->n_ds = u->n_values = ds1 ? 2 : 1;
-    u->ds = s_alloc(u->n_ds, sizeof(char *));
-    u->values = s_alloc(u->n_values, sizeof(double));
-    u->ds[0] = s_dup(ds0);
+    u->ds = dp_test_alloc(u->n_ds, sizeof(char *));
+    u->values = dp_test_alloc(u->n_values, sizeof(double));
+    u->ds[0] = dp_test_dup(ds0);
     u->values[0] = v0;
     if (ds1) {
-        u->ds[1] = s_dup(ds1);
+        u->ds[1] = dp_test_dup(ds1);
         u->values[1] = v1;
     }
 }
@@ -58,13 +42,13 @@ static dp_msg_t *s_make(dp_msg_type_t type)
     dp_msg_t *m = dp_msg_new(type);
     m->msg_id = 1000 + (uint64_t)type;
     m->created_ms = 1700000000123;
-    m->sender_node = s_dup(type == DP_MSG_JOB ? "sched-1" : "n1");
+    m->sender_node = dp_test_dup(type == DP_MSG_JOB ? "sched-1" : "n1");
     switch (type) {
     case DP_MSG_JOB:
         m->job = (dp_msg_job_t){.job_id = 42,
                                 .kind = DP_MSG_KIND_POLL,
                                 .device_id = 7,
-                                .hostname = s_dup("sw1.example.net"),
+                                .hostname = dp_test_dup("sw1.example.net"),
                                 .group = 0,
                                 .epoch = 3,
                                 .cycle_ts = 1700000100,
@@ -72,9 +56,10 @@ static dp_msg_t *s_make(dp_msg_type_t type)
                                 .attempt = 1};
         break;
     case DP_MSG_CREDIT:
-        m->credit = (dp_msg_credit_t){.node = s_dup("n1"), .stage = s_dup("poller"), .credit = 16};
+        m->credit = (dp_msg_credit_t){
+            .node = dp_test_dup("n1"), .stage = dp_test_dup("poller"), .credit = 16};
         m->credit.n_groups = 3;
-        m->credit.groups = s_alloc(3, sizeof(int));
+        m->credit.groups = dp_test_alloc(3, sizeof(int));
         m->credit.groups[1] = 2;
         m->credit.groups[2] = 70000;
         break;
@@ -84,21 +69,24 @@ static dp_msg_t *s_make(dp_msg_type_t type)
                                       .epoch = 3,
                                       .kind = DP_MSG_KIND_POLL,
                                       .status = DP_MSG_STATUS_DOWN,
-                                      .reason = s_dup("no answer from \"sw1\"\n\xc3\xa9"),
+                                      .reason = dp_test_dup("no answer from \"sw1\"\n\xc3\xa9"),
                                       .took_ms = 2003,
-                                      .node = s_dup("n1")};
+                                      .node = dp_test_dup("n1")};
         break;
     case DP_MSG_METRICS:
-        m->metrics = (dp_msg_metrics_t){
-            .device_id = 7, .hostname = s_dup("sw1"), .epoch = 3, .job_id = 42, .ts = 1700000100};
+        m->metrics = (dp_msg_metrics_t){.device_id = 7,
+                                        .hostname = dp_test_dup("sw1"),
+                                        .epoch = 3,
+                                        .job_id = 42,
+                                        .ts = 1700000100};
         m->metrics.n_updates = 2;
-        m->metrics.updates = s_alloc(2, sizeof(dp_msg_rrd_update_t));
+        m->metrics.updates = dp_test_alloc(2, sizeof(dp_msg_rrd_update_t));
         s_update(&m->metrics.updates[0], "sw1/port-id5.rrd", "INOCTETS:DERIVE:600:0:U",
                  "OUTOCTETS:DERIVE:600:0:U", 123456789.0, NAN);
         s_update(&m->metrics.updates[1], "sw1/uptime.rrd", "uptime:GAUGE:600:0:U", NULL, -1.5, 0);
         /* update 0 names a shared DS list (dset 1), update 1 carries its own ds */
         m->metrics.n_dsets = 1;
-        m->metrics.dsets = s_alloc(1, sizeof(dp_msg_dset_t));
+        m->metrics.dsets = dp_test_alloc(1, sizeof(dp_msg_dset_t));
         m->metrics.dsets[0].ds = m->metrics.updates[0].ds;
         m->metrics.dsets[0].n_ds = m->metrics.updates[0].n_ds;
         m->metrics.updates[0].ds = NULL;
@@ -106,16 +94,18 @@ static dp_msg_t *s_make(dp_msg_type_t type)
         m->metrics.updates[0].dset = 1;
         break;
     case DP_MSG_HEARTBEAT:
-        m->heartbeat = (dp_msg_heartbeat_t){
-            .node = s_dup("n1"), .daemon = s_dup("poller"), .pid = 1234, .uptime_s = 3600};
+        m->heartbeat = (dp_msg_heartbeat_t){.node = dp_test_dup("n1"),
+                                            .daemon = dp_test_dup("poller"),
+                                            .pid = 1234,
+                                            .uptime_s = 3600};
         m->heartbeat.n_counters = 2;
-        m->heartbeat.counters = s_alloc(2, sizeof(dp_msg_counter_t));
-        m->heartbeat.counters[0] = (dp_msg_counter_t){s_dup("jobs_done"), UINT64_MAX};
-        m->heartbeat.counters[1] = (dp_msg_counter_t){s_dup("jobs_failed"), 2};
+        m->heartbeat.counters = dp_test_alloc(2, sizeof(dp_msg_counter_t));
+        m->heartbeat.counters[0] = (dp_msg_counter_t){dp_test_dup("jobs_done"), UINT64_MAX};
+        m->heartbeat.counters[1] = (dp_msg_counter_t){dp_test_dup("jobs_failed"), 2};
         break;
     case DP_MSG_ACK:
         m->ack.n_ids = 3;
-        m->ack.ids = s_alloc(3, sizeof(uint64_t));
+        m->ack.ids = dp_test_alloc(3, sizeof(uint64_t));
         m->ack.ids[0] = 1;
         m->ack.ids[1] = (UINT64_C(1) << 40) + 5;
         m->ack.ids[2] = UINT64_MAX;
@@ -155,7 +145,7 @@ static char *s_read_golden(dp_msg_type_t type, size_t *size)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    char *buf = s_alloc(1, 65536);
+    char *buf = dp_test_alloc(1, 65536);
     *size = fread(buf, 1, 65536, f);
     fclose(f);
     return buf;
@@ -433,7 +423,7 @@ DP_TEST(msg_golden_header_and_json)
 
     m = s_make(DP_MSG_RESULT);
     free(m->result.reason);
-    m->result.reason = s_dup("q\"b\\s\x01\xff\xc3\xa9");
+    m->result.reason = dp_test_dup("q\"b\\s\x01\xff\xc3\xa9");
     json = s_json(m);
     CHECK_CONTAINS(json, "\"status\":\"down\",\"reason\":\"q\\\"b\\\\s\\u0001\\ufffd\xc3\xa9\"");
     free(json);
@@ -627,7 +617,7 @@ DP_TEST(msg_oversized_rejected)
     CHECK(s_rejects(deep, n, "envelope: nesting deeper than 16", &err));
 
     /* whole-message limit, on decode and on encode */
-    char *big = s_alloc(1, DP_MSG_MAX_BYTES + 1);
+    char *big = dp_test_alloc(1, DP_MSG_MAX_BYTES + 1);
     CHECK(s_rejects(big, DP_MSG_MAX_BYTES + 1, "envelope: too large (4194305 > 4194304 bytes)",
                     &err));
     free(big);
@@ -637,7 +627,7 @@ DP_TEST(msg_oversized_rejected)
     double values[DP_MSG_DS_MAX];
     for (size_t k = 0; k < DP_MSG_DS_MAX; k++)
         ds[k] = def, values[k] = (double)k;
-    dp_msg_rrd_update_t *all = s_alloc(DP_MSG_UPDATES_MAX, sizeof *all);
+    dp_msg_rrd_update_t *all = dp_test_alloc(DP_MSG_UPDATES_MAX, sizeof *all);
     for (size_t k = 0; k < DP_MSG_UPDATES_MAX; k++)
         all[k] = (dp_msg_rrd_update_t){.rrd = path,
                                        .ds = ds,
@@ -695,12 +685,12 @@ DP_TEST(msg_validate_rules)
     static const char *bad[] = {"/etc/passwd", "../x.rrd", "a/../../x.rrd", "a/.."};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         free(u->rrd);
-        u->rrd = s_dup(bad[i]);
+        u->rrd = dp_test_dup(bad[i]);
         CHECK_EQ_INT(dp_msg_validate(m, &err), -1);
         CHECK_CONTAINS(err.text, "METRICS.updates[1].rrd: path must");
     }
     free(u->rrd);
-    u->rrd = s_dup("a/..b/c..rrd");
+    u->rrd = dp_test_dup("a/..b/c..rrd");
     CHECK_EQ_INT(dp_msg_validate(m, &err), 0);
     dp_msg_destroy(&m);
 

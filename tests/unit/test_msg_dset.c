@@ -10,29 +10,13 @@
 #include <math.h>
 #include <stdlib.h>
 
-static char *s_dup(const char *s)
-{
-    char *p = strdup(s);
-    if (!p)
-        abort();
-    return p;
-}
-
-static void *s_alloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p)
-        abort();
-    return p;
-}
-
 static char **s_strs(size_t n, const char *prefix)
 {
-    char **v = s_alloc(n, sizeof *v);
+    char **v = dp_test_alloc(n, sizeof *v);
     for (size_t i = 0; i < n; i++) {
         char buf[64];
         snprintf(buf, sizeof buf, "%s%zu:DERIVE:600:0:U", prefix, i);
-        v[i] = s_dup(buf);
+        v[i] = dp_test_dup(buf);
     }
     return v;
 }
@@ -41,24 +25,24 @@ static char **s_strs(size_t n, const char *prefix)
 static dp_msg_t *s_make(void)
 {
     dp_msg_t *m = dp_msg_new(DP_MSG_METRICS);
-    m->sender_node = s_dup("n1");
+    m->sender_node = dp_test_dup("n1");
     m->metrics.device_id = 1;
-    m->metrics.hostname = s_dup("h");
+    m->metrics.hostname = dp_test_dup("h");
     m->metrics.ts = 1700000100;
     m->metrics.n_dsets = 2;
-    m->metrics.dsets = s_alloc(2, sizeof(dp_msg_dset_t));
+    m->metrics.dsets = dp_test_alloc(2, sizeof(dp_msg_dset_t));
     m->metrics.dsets[0] = (dp_msg_dset_t){.ds = s_strs(3, "A"), .n_ds = 3};
     m->metrics.dsets[1] = (dp_msg_dset_t){.ds = s_strs(1, "B"), .n_ds = 1};
     m->metrics.n_updates = 3;
-    m->metrics.updates = s_alloc(3, sizeof(dp_msg_rrd_update_t));
+    m->metrics.updates = dp_test_alloc(3, sizeof(dp_msg_rrd_update_t));
     static const size_t nv[] = {3, 1, 2};
     for (size_t i = 0; i < 3; i++) {
         dp_msg_rrd_update_t *u = &m->metrics.updates[i];
         char path[32];
         snprintf(path, sizeof path, "h/f%zu.rrd", i);
-        u->rrd = s_dup(path);
+        u->rrd = dp_test_dup(path);
         u->n_values = nv[i];
-        u->values = s_alloc(nv[i], sizeof(double));
+        u->values = dp_test_alloc(nv[i], sizeof(double));
         u->values[0] = (double)i;
         if (i < 2)
             u->dset = (int)i + 1;
@@ -133,7 +117,7 @@ DP_TEST(msg_dset_validate_rules)
     free(m->metrics.dsets[1].ds[0]);
     m->metrics.dsets[1].n_ds = 0; /* an empty shared list */
     CHECK(s_invalid(m, "METRICS.dsets: item 1: empty ds"));
-    m->metrics.dsets[1].ds[0] = s_dup("");
+    m->metrics.dsets[1].ds[0] = dp_test_dup("");
     m->metrics.dsets[1].n_ds = 1;
     CHECK(s_invalid(m, "METRICS.dsets[1].ds[0]: empty string"));
     dp_msg_destroy(&m);
@@ -227,7 +211,7 @@ DP_TEST(msg_values_integers_on_the_wire)
     dp_msg_t *m = s_make();
     dp_msg_rrd_update_t *u = &m->metrics.updates[2];
     free(u->values);
-    u->values = s_alloc(nv + 1, sizeof(double));
+    u->values = dp_test_alloc(nv + 1, sizeof(double));
     memcpy(u->values, vals, sizeof vals);
     u->values[nv] = NAN;
     u->n_values = nv + 1;

@@ -15,8 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_SCHEDULERS 32 /* endpoints in DP_SCHEDULERS */
-#define S_KEY_LEN        24 /* decimal job id */
+#define S_MAX_SCHEDULERS 32   /* endpoints in DP_SCHEDULERS */
+#define S_INTAKE_MAX     4096 /* frames read from one DEALER in one go */
+
+/* A dp_http histogram's counters (named as dp_http_observe_ms names them). */
+typedef struct {
+    dp_counter_t *le[DP_HTTP_BUCKETS], *inf, *sum, *count; /* count NULL: no histogram */
+} s_hist_t;
 
 /* One job handed to the handler and not finished yet. */
 typedef struct {
@@ -39,11 +44,16 @@ struct dp_jobs {
     int groups[DP_MSG_GROUPS_MAX];      /* groups served */
     int ngroups;                        /* entries in groups */
     bool paused;                        /* advertise 0 credit */
-    zhashx_t *inflight;                 /* "job_id" -> s_inflight_t * */
+    zhashx_t *inflight;                 /* &job_id (in the item) -> s_inflight_t * */
     uint64_t max_epoch;                 /* highest epoch seen */
     uint64_t msg_seq;                   /* envelope msg_id */
     dp_jobs_fn *fn;                     /* job handler */
     void *fn_arg;                       /* its argument */
+    dp_jobs_burst_fn *burst_fn;         /* after the JOBs read in one go */
+    void *burst_arg;                    /* its argument */
+    int intake_ms;                      /* > 0: DEALERs read on a timer (0: as JOBs arrive) */
+    int intake_timer_id;                /* that timer, -1 when none */
+    bool credit_due;                    /* intake mode: jobs finished since the last CREDIT */
     dp_counter_t *c_received;           /* jobs_received */
     dp_counter_t *c_stale;              /* jobs_stale */
     dp_counter_t *c_results;            /* results_sent */
@@ -55,12 +65,13 @@ struct dp_jobs {
     dp_counter_t *g_in_flight;          /* jobs_in_flight */
     dp_counter_t *g_trace_marks;        /* trace_marks (process-wide) */
     dp_counter_t *g_trace_failures;     /* trace_failures (process-wide) */
-    dp_stats_t *stats;                  /* borrowed; for the job_ms histogram */
+    s_hist_t job_ms;                    /* the job_ms histogram */
     int queued;                         /* handed over, still queued by the daemon */
     dp_tap_t *tap;                      /* borrowed; NULL: off */
     dp_redis_t *trace_redis;            /* borrowed; NULL: no traces */
     dp_trace_batch_t *trace;            /* stamps waiting for the flush timer */
-    int trace_timer_id;                 /* flush timer, -1 when none */
+    int trace_timer_id;                 /* flush timer, -1 when none (or on the intake tick) */
+    int64_t trace_flushed_ms;           /* intake mode: last flush, monotonic */
     bool trace_down;                    /* last flush failed (log changes once) */
 };
 
@@ -70,9 +81,20 @@ static void s_count(dp_counter_t *c)
         (*c)++;
 }
 
-static void s_key(uint64_t id, char *buf)
+//  inflight keys: a uint64_t job id, held by the item itself (no copy, no text).
+static size_t s_key_hash(const void *key)
 {
-    snprintf(buf, S_KEY_LEN, "%" PRIu64, id);
+    uint64_t x = *(const uint64_t *)key;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static int s_key_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 static void s_set_gauges(dp_jobs_t *j)
@@ -82,6 +104,38 @@ static void s_set_gauges(dp_jobs_t *j)
         *j->g_queued = (uint64_t)q;
     if (j->g_in_flight)
         *j->g_in_flight = (uint64_t)(n - q);
+}
+
+//  dp_http_observe_ms(stats, "job_ms", ms) without looking the counters up by name each time.
+static void s_observe(dp_jobs_t *j, int64_t ms)
+{
+    if (!j->job_ms.count)
+        return;
+    ms = ms < 0 ? 0 : ms;
+    for (int i = 0; i < DP_HTTP_BUCKETS; i++)
+        if (ms <= dp_http_bucket_ms(i))
+            (*j->job_ms.le[i])++;
+    (*j->job_ms.inf)++;
+    *j->job_ms.sum += (uint64_t)ms;
+    (*j->job_ms.count)++;
+}
+
+//  Registers the job_ms histogram's counters (named as dp_http_observe_ms names them).
+static void s_histogram(dp_jobs_t *j, dp_stats_t *stats)
+{
+    char name[64];
+    for (int i = 0; i < DP_HTTP_BUCKETS; i++) {
+        snprintf(name, sizeof name, "job_ms_le_%lld", (long long)dp_http_bucket_ms(i));
+        j->job_ms.le[i] = dp_stats_counter(stats, name);
+    }
+    j->job_ms.inf = dp_stats_counter(stats, "job_ms_le_inf");
+    j->job_ms.sum = dp_stats_counter(stats, "job_ms_sum");
+    j->job_ms.count = dp_stats_counter(stats, "job_ms_count");
+    for (int i = 0; i < DP_HTTP_BUCKETS; i++)
+        if (!j->job_ms.le[i])
+            j->job_ms.count = NULL; /* stats full: no histogram */
+    if (!j->job_ms.inf || !j->job_ms.sum)
+        j->job_ms.count = NULL;
 }
 
 //  Queues the stamps of a job handed over or refused (device_id 0: not traced).
@@ -126,6 +180,18 @@ static int s_on_trace_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  The flush timer runs when there are traces and no intake tick (which flushes them then).
+static void s_trace_timer(dp_jobs_t *j)
+{
+    bool want = j->trace && j->intake_ms == 0;
+    if (want && j->trace_timer_id < 0)
+        j->trace_timer_id = zloop_timer(j->loop, DP_JOBS_TRACE_FLUSH_MS, 0, s_on_trace_timer, j);
+    else if (!want && j->trace_timer_id >= 0) {
+        zloop_timer_end(j->loop, j->trace_timer_id);
+        j->trace_timer_id = -1;
+    }
+}
+
 static dp_msg_t *s_new_msg(dp_jobs_t *j, dp_msg_type_t type)
 {
     dp_msg_t *m = dp_msg_new(type);
@@ -164,6 +230,7 @@ static int s_credit_now(const dp_jobs_t *j)
 //  Sends CREDIT to every scheduler.
 static void s_send_credit(dp_jobs_t *j)
 {
+    j->credit_due = false;
     for (int i = 0; i < j->ndealers; i++) {
         dp_msg_t *m = s_new_msg(j, DP_MSG_CREDIT);
         m->credit.node = strdup(j->node);
@@ -200,18 +267,17 @@ static void s_refuse(dp_jobs_t *j, int i, const dp_msg_job_t *job, const char *r
     s_trace_taken(j, job, reason);
 }
 
-static void s_on_job(dp_jobs_t *j, int i, dp_msg_t *msg)
+//  Handles a decoded JOB; returns true when it was handed to the handler.
+static bool s_on_job(dp_jobs_t *j, int i, dp_msg_t *msg)
 {
     dp_msg_job_t *job = &msg->job;
     s_count(j->c_received);
-    char key[S_KEY_LEN];
-    s_key(job->job_id, key);
     if (job->epoch < j->max_epoch) {
         s_count(j->c_stale);
         dp_log_warn("stale job refused", "job_id=%" PRIu64 " epoch=%" PRIu64 " max_epoch=%" PRIu64,
                     job->job_id, job->epoch, j->max_epoch);
         s_refuse(j, i, job, "stale epoch");
-    } else if (zhashx_lookup(j->inflight, key)) {
+    } else if (zhashx_lookup(j->inflight, &job->job_id)) {
         dp_log_debug("duplicate job ignored", "job_id=%" PRIu64, job->job_id);
     } else if (j->paused || !j->fn || (int)zhashx_size(j->inflight) >= j->slots) {
         s_count(j->c_refused);
@@ -225,13 +291,54 @@ static void s_on_job(dp_jobs_t *j, int i, dp_msg_t *msg)
         }
         s_inflight_t *f = malloc(sizeof *f);
         *f = (s_inflight_t){job->job_id, i, job->device_id, job->epoch, job->kind};
-        zhashx_insert(j->inflight, key, f);
+        zhashx_insert(j->inflight, &f->job_id, f);
         s_set_gauges(j);
         s_trace_taken(j, job, NULL);
         j->fn(j, msg, j->fn_arg); /* handler owns msg now */
-        return;
+        return true;
     }
     dp_msg_destroy(&msg);
+    return false;
+}
+
+//  Handles one frame from dealer i; returns true when a JOB was handed over.
+static bool s_on_frame(dp_jobs_t *j, int i, const void *data, size_t size)
+{
+    dp_tap_publish(j->tap, DP_TAP_IN, data, size);
+    dp_err_t err = {0};
+    dp_msg_t *msg = dp_msg_decode(data, size, &err);
+    if (!msg || msg->type != DP_MSG_JOB) {
+        s_count(j->c_bad);
+        dp_log_warn("bad message from scheduler", "from=%s err=\"%s\"", j->endpoints[i],
+                    msg ? "not a JOB" : err.text);
+        dp_msg_destroy(&msg);
+        return false;
+    }
+    return s_on_job(j, i, msg);
+}
+
+//  Reads the frames waiting on dealer i (without blocking); returns the JOBs handed over.
+static int s_drain(dp_jobs_t *j, int i)
+{
+    void *sock = zsock_resolve(j->dealers[i]);
+    int handed = 0;
+    for (int n = 0; n < S_INTAKE_MAX; n++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        handed += s_on_frame(j, i, zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+    }
+    return handed;
+}
+
+static void s_burst_end(dp_jobs_t *j, int handed)
+{
+    if (handed > 0 && j->burst_fn)
+        j->burst_fn(j, j->burst_arg);
 }
 
 static int s_on_readable(zloop_t *loop, zsock_t *sock, void *arg)
@@ -241,23 +348,26 @@ static int s_on_readable(zloop_t *loop, zsock_t *sock, void *arg)
     int i = 0;
     while (i < j->ndealers && j->dealers[i] != sock)
         i++;
-    zframe_t *frame = zframe_recv(sock);
-    if (!frame || i == j->ndealers) {
-        zframe_destroy(&frame);
-        return 0;
+    if (i < j->ndealers)
+        s_burst_end(j, s_drain(j, i));
+    return 0;
+}
+
+static int s_on_intake(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop, (void)timer_id;
+    dp_jobs_t *j = arg;
+    int handed = 0;
+    for (int i = 0; i < j->ndealers; i++)
+        handed += s_drain(j, i);
+    s_burst_end(j, handed);
+    if (j->credit_due)
+        s_send_credit(j);
+    int64_t now = dp_time_mono_ms();
+    if (j->trace && now - j->trace_flushed_ms >= DP_JOBS_TRACE_FLUSH_MS) {
+        j->trace_flushed_ms = now;
+        s_trace_flush(j);
     }
-    dp_tap_publish(j->tap, DP_TAP_IN, zframe_data(frame), zframe_size(frame));
-    dp_err_t err = {0};
-    dp_msg_t *msg = dp_msg_decode(zframe_data(frame), zframe_size(frame), &err);
-    zframe_destroy(&frame);
-    if (!msg || msg->type != DP_MSG_JOB) {
-        s_count(j->c_bad);
-        dp_log_warn("bad message from scheduler", "from=%s err=\"%s\"", j->endpoints[i],
-                    msg ? "not a JOB" : err.text);
-        dp_msg_destroy(&msg);
-        return 0;
-    }
-    s_on_job(j, i, msg);
     return 0;
 }
 
@@ -292,8 +402,13 @@ dp_jobs_t *dp_jobs_new(zloop_t *loop, const dp_cfg_t *cfg, const dp_zmq_keys_t *
     j->ngroups = 1; /* group 0 until dp_jobs_set_groups */
     j->timer_id = -1;
     j->trace_timer_id = -1;
+    j->intake_timer_id = -1;
     j->inflight = zhashx_new();
     zhashx_set_destructor(j->inflight, s_free_inflight);
+    zhashx_set_key_hasher(j->inflight, s_key_hash);
+    zhashx_set_key_comparator(j->inflight, s_key_cmp);
+    zhashx_set_key_duplicator(j->inflight, NULL);
+    zhashx_set_key_destructor(j->inflight, NULL);
     for (int i = 0; i < n; i++) {
         j->endpoints[i] = strdup(eps[i]);
         j->dealers[i] = dp_zmq_client(ZMQ_DEALER, eps[i], keys, err);
@@ -321,10 +436,13 @@ void dp_jobs_destroy(dp_jobs_t **p)
         zloop_timer_end(j->loop, j->timer_id);
     if (j->trace_timer_id >= 0)
         zloop_timer_end(j->loop, j->trace_timer_id);
+    if (j->intake_timer_id >= 0)
+        zloop_timer_end(j->loop, j->intake_timer_id);
     s_trace_flush(j); /* best effort: what the last jobs stamped */
     dp_trace_batch_destroy(&j->trace);
     for (int i = 0; i < j->ndealers; i++) {
-        zloop_reader_end(j->loop, j->dealers[i]);
+        if (j->intake_ms == 0)
+            zloop_reader_end(j->loop, j->dealers[i]);
         zsock_destroy(&j->dealers[i]);
     }
     for (int i = 0; i < S_MAX_SCHEDULERS; i++)
@@ -341,6 +459,36 @@ void dp_jobs_on_job(dp_jobs_t *j, dp_jobs_fn *fn, void *arg)
 {
     j->fn = fn;
     j->fn_arg = arg;
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_on_burst(dp_jobs_t *j, dp_jobs_burst_fn *fn, void *arg)
+{
+    j->burst_fn = fn;
+    j->burst_arg = arg;
+}
+
+//  --------------------------------------------------------------------------
+void dp_jobs_set_intake(dp_jobs_t *j, int intake_ms)
+{
+    intake_ms = intake_ms < 0 ? 0 : intake_ms;
+    if (intake_ms == j->intake_ms)
+        return;
+    if (j->intake_timer_id >= 0)
+        zloop_timer_end(j->loop, j->intake_timer_id);
+    j->intake_timer_id = -1;
+    for (int i = 0; i < j->ndealers; i++) {
+        if (intake_ms > 0 && j->intake_ms == 0)
+            zloop_reader_end(j->loop, j->dealers[i]);
+        else if (intake_ms == 0 && j->intake_ms > 0)
+            zloop_reader(j->loop, j->dealers[i], s_on_readable, j);
+    }
+    j->intake_ms = intake_ms;
+    if (intake_ms > 0)
+        j->intake_timer_id = zloop_timer(j->loop, (size_t)intake_ms, 0, s_on_intake, j);
+    s_trace_timer(j);
+    if (j->credit_due)
+        s_send_credit(j);
 }
 
 //  --------------------------------------------------------------------------
@@ -375,9 +523,7 @@ void dp_jobs_pause(dp_jobs_t *j, bool paused)
 int dp_jobs_finish(dp_jobs_t *j, uint64_t job_id, dp_msg_status_t status, const char *reason,
                    int64_t took_ms)
 {
-    char key[S_KEY_LEN];
-    s_key(job_id, key);
-    s_inflight_t *f = zhashx_lookup(j->inflight, key);
+    s_inflight_t *f = zhashx_lookup(j->inflight, &job_id);
     if (!f)
         return -1;
     dp_msg_t *m = s_new_msg(j, DP_MSG_RESULT);
@@ -398,15 +544,18 @@ int dp_jobs_finish(dp_jobs_t *j, uint64_t job_id, dp_msg_status_t status, const 
         if (reason && *reason)
             dp_trace_batch_mark_job(j->trace, f->device_id, job_id, "reason", "%s", reason);
     }
-    zhashx_delete(j->inflight, key);
+    zhashx_delete(j->inflight, &job_id);
     s_count(status == DP_MSG_STATUS_OK || status == DP_MSG_STATUS_DOWN ? j->c_done : j->c_failed);
-    dp_http_observe_ms(j->stats, "job_ms", took_ms);
+    s_observe(j, took_ms);
     s_set_gauges(j);
     if (s_send(j, sched, &m) == 0)
         s_count(j->c_results);
     else
         dp_log_warn("result not sent", "job_id=%" PRIu64 " to=%s", job_id, j->endpoints[sched]);
-    s_send_credit(j);
+    if (j->intake_ms > 0)
+        j->credit_due = true;
+    else
+        s_send_credit(j);
     return 0;
 }
 
@@ -439,7 +588,7 @@ void dp_jobs_set_stats(dp_jobs_t *j, dp_stats_t *stats)
     j->g_in_flight = dp_stats_counter(stats, "jobs_in_flight");
     j->g_trace_marks = dp_stats_counter(stats, "trace_marks");
     j->g_trace_failures = dp_stats_counter(stats, "trace_failures");
-    j->stats = stats;
+    s_histogram(j, stats);
     s_set_gauges(j);
 }
 
@@ -452,16 +601,14 @@ void dp_jobs_set_tap(dp_jobs_t *j, dp_tap_t *tap)
 //  --------------------------------------------------------------------------
 void dp_jobs_set_trace(dp_jobs_t *j, dp_redis_t *r)
 {
-    if (r && !j->trace) {
+    if (r && !j->trace)
         j->trace = dp_trace_batch_new();
-        j->trace_timer_id = zloop_timer(j->loop, DP_JOBS_TRACE_FLUSH_MS, 0, s_on_trace_timer, j);
-    } else if (!r && j->trace) {
+    else if (!r && j->trace) {
         s_trace_flush(j);
-        zloop_timer_end(j->loop, j->trace_timer_id);
-        j->trace_timer_id = -1;
         dp_trace_batch_destroy(&j->trace);
     }
     j->trace_redis = r;
+    s_trace_timer(j);
 }
 
 //  --------------------------------------------------------------------------

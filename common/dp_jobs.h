@@ -9,6 +9,12 @@
     reason when it finishes, queued and sent in one Redis round trip per DP_JOBS_TRACE_FLUSH_MS;
     with dp_jobs_set_stats, finished jobs feed the job_ms histogram and jobs_done/jobs_failed
     counters read by `distpoll status/top` and /metrics.
+    Intake (dp_jobs_set_intake): by default a JOB is handed over as soon as it arrives; at a
+    steady job rate that wakes the thread (and whatever it forwards the job to) once per job.
+    With an intake period the DEALERs are read on a timer instead: every tick hands over all
+    the JOBs waiting, then calls the burst hook (dp_jobs_on_burst) so the daemon can pass them
+    on together, the CREDITs owed for jobs finished since the last tick go out as one, and the
+    trace stamps are flushed on the tick too (at most every DP_JOBS_TRACE_FLUSH_MS).
     Single-threaded: use from the thread that runs loop.
     SPDX-License-Identifier: MIT */
 #ifndef DP_JOBS_H
@@ -49,6 +55,19 @@ void dp_jobs_destroy(dp_jobs_t **p);
 /* Sets the job handler (without one, jobs are answered error "no handler"). */
 void dp_jobs_on_job(dp_jobs_t *j, dp_jobs_fn *fn, void *arg);
 
+/* Called after the JOBs read in one go (one readable turn, or one intake tick) were handed to
+   the job handler, when at least one was. */
+typedef void(dp_jobs_burst_fn)(dp_jobs_t *j, void *arg);
+
+/* Sets the burst hook (NULL: none). */
+void dp_jobs_on_burst(dp_jobs_t *j, dp_jobs_burst_fn *fn, void *arg);
+
+/* Reads JOBs every intake_ms (> 0) instead of as they arrive (0, the default), and sends the
+   CREDIT owed after dp_jobs_finish on that tick rather than at once. A job then waits up to
+   intake_ms before it is handed over (the CREDIT heartbeat and the other CREDITs are not
+   delayed). */
+void dp_jobs_set_intake(dp_jobs_t *j, int intake_ms);
+
 /* Sets the poller groups served (from dp_settings_load); copied; announced at once. */
 void dp_jobs_set_groups(dp_jobs_t *j, const int *groups, int n);
 
@@ -59,8 +78,9 @@ void dp_jobs_set_slots(dp_jobs_t *j, int slots);
    when the metrics sink is full). Jobs arriving while paused are answered error "paused". */
 void dp_jobs_pause(dp_jobs_t *j, bool paused);
 
-/* Sends RESULT for job_id to the scheduler it came from and frees its slot (a CREDIT follows).
-   reason may be NULL. Returns 0 or -1 (unknown id). */
+/* Sends RESULT for job_id to the scheduler it came from and frees its slot (a CREDIT follows:
+   at once, or on the next intake tick with dp_jobs_set_intake). reason may be NULL. Returns 0 or -1
+   (unknown id). */
 int dp_jobs_finish(dp_jobs_t *j, uint64_t job_id, dp_msg_status_t status, const char *reason,
                    int64_t took_ms);
 
@@ -72,10 +92,11 @@ uint64_t dp_jobs_max_epoch(const dp_jobs_t *j);
 
 /* Counters go into stats (borrowed; must outlive j): jobs_received, jobs_stale, results_sent,
    jobs_refused, jobs_bad; per dp_jobs_finish the job_ms histogram of took_ms
-   (dp_http_observe_ms) and jobs_done (status ok or down) / jobs_failed (error, timeout) --
-   unless stats already has jobs_done when this is called (the daemon counts them itself, as
-   poller and discoverer do); gauges jobs_queued (dp_jobs_set_queued), jobs_in_flight (handed
-   over, not queued, not finished), trace_marks and trace_failures (dp_trace, process-wide). */
+   (as dp_http_observe_ms keeps it; its counters are registered here, at 0) and jobs_done (status ok
+   or down) / jobs_failed (error, timeout) -- unless stats already has jobs_done when this is called
+   (the daemon counts them itself, as poller and discoverer do); gauges jobs_queued
+   (dp_jobs_set_queued), jobs_in_flight (handed over, not queued, not finished), trace_marks and
+   trace_failures (dp_trace, process-wide). */
 void dp_jobs_set_stats(dp_jobs_t *j, dp_stats_t *stats);
 
 /* Copies every frame received (DP_TAP_IN) and message sent (DP_TAP_OUT) to tap (borrowed;

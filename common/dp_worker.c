@@ -33,6 +33,18 @@ static void s_recv_cfg(zmsg_t *msg, dp_worker_in_t *in)
     free(c);
 }
 
+static void s_recv_jobs(zmsg_t *msg, dp_worker_in_t *in)
+{
+    zframe_t *f = zmsg_pop(msg);
+    size_t size = f ? zframe_size(f) : 0;
+    if (size > 0 && size % sizeof *in->jobs == 0 && (in->jobs = malloc(size))) {
+        memcpy(in->jobs, zframe_data(f), size);
+        in->njobs = (int)(size / sizeof *in->jobs);
+        in->cmd = DP_WORKER_JOBS;
+    }
+    zframe_destroy(&f);
+}
+
 //  --------------------------------------------------------------------------
 void dp_worker_recv(zsock_t *pipe, dp_worker_in_t *in)
 {
@@ -43,6 +55,8 @@ void dp_worker_recv(zsock_t *pipe, dp_worker_in_t *in)
         in->cmd = DP_WORKER_TERM;
     else if (strcmp(cmd, "JOB") == 0)
         s_recv_job(msg, in);
+    else if (strcmp(cmd, "JOBS") == 0)
+        s_recv_jobs(msg, in);
     else if (strcmp(cmd, "CFG") == 0)
         s_recv_cfg(msg, in);
     else {
@@ -55,6 +69,23 @@ void dp_worker_recv(zsock_t *pipe, dp_worker_in_t *in)
     zmsg_destroy(&msg);
 }
 
+//  --------------------------------------------------------------------------
+int dp_worker_send_jobs(void *w, dp_msg_t *const *jobs, int n)
+{
+    if (!w || !jobs || n < 1)
+        return -1;
+    return zsock_send(w, "sb", "JOBS", jobs, (size_t)n * sizeof *jobs) == 0 ? 0 : -1;
+}
+
+//  Hands a job to the worker (or drops it without a handler).
+static void s_job(const dp_worker_hooks_t *h, void *self, dp_msg_t *job)
+{
+    if (h->on_job)
+        h->on_job(self, job);
+    else
+        dp_msg_destroy(&job);
+}
+
 //  Handles every command waiting on the pipe.
 static void s_on_pipe(zsock_t *pipe, dp_snmp_t *snmp, dp_cfg_t *cfg, bool *terminated,
                       const dp_worker_hooks_t *h, void *self)
@@ -64,11 +95,13 @@ static void s_on_pipe(zsock_t *pipe, dp_snmp_t *snmp, dp_cfg_t *cfg, bool *termi
         dp_worker_recv(pipe, &in);
         if (in.cmd == DP_WORKER_TERM)
             *terminated = true;
-        else if (in.cmd == DP_WORKER_JOB && h->on_job)
-            h->on_job(self, in.job);
         else if (in.cmd == DP_WORKER_JOB)
-            dp_msg_destroy(&in.job);
-        else if (in.cmd == DP_WORKER_CFG) {
+            s_job(h, self, in.job);
+        else if (in.cmd == DP_WORKER_JOBS) {
+            for (int i = 0; i < in.njobs; i++)
+                s_job(h, self, in.jobs[i]);
+            free(in.jobs);
+        } else if (in.cmd == DP_WORKER_CFG) {
             cfg->snmp_timeout_ms = in.snmp_timeout_ms;
             cfg->snmp_retries = in.snmp_retries;
             cfg->concurrency = in.concurrency;

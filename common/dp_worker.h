@@ -4,6 +4,7 @@
     keeps its own state and job handling; these helpers take what they need as arguments.
     Pipe protocol (zsock pictures), main -> worker:
       "sp"    "JOB", dp_msg_t *job          (the worker owns the job from then on)
+      "sb"    "JOBS", dp_msg_t *jobs[n]     (dp_worker_send_jobs: many jobs, one wake-up)
       "siii"  "CFG", snmp_timeout_ms, snmp_retries, concurrency
       other   "NAME", ...                   (returned to the worker as DP_WORKER_OTHER)
     SPDX-License-Identifier: MIT */
@@ -23,6 +24,7 @@
 typedef enum {
     DP_WORKER_TERM,  /* $TERM, or the pipe is gone: leave the loop */
     DP_WORKER_JOB,   /* job set */
+    DP_WORKER_JOBS,  /* jobs and njobs set */
     DP_WORKER_CFG,   /* snmp_timeout_ms, snmp_retries, concurrency set */
     DP_WORKER_OTHER, /* name and rest set */
     DP_WORKER_NONE   /* malformed JOB or CFG: ignored */
@@ -32,6 +34,8 @@ typedef enum {
 typedef struct {
     dp_worker_cmd_t cmd;
     dp_msg_t *job;                                  /* JOB: now the caller's */
+    dp_msg_t **jobs;                                /* JOBS: array and jobs the caller's */
+    int njobs;                                      /* JOBS: entries in jobs (>= 1) */
     int snmp_timeout_ms, snmp_retries, concurrency; /* CFG (concurrency >= 1) */
     char *name;                                     /* OTHER: the command; caller frees */
     zmsg_t *rest;                                   /* OTHER: what follows it; caller destroys */
@@ -39,6 +43,10 @@ typedef struct {
 
 /* Reads one command from pipe (blocks: call when it is readable) into *in. */
 void dp_worker_recv(zsock_t *pipe, dp_worker_in_t *in);
+
+/* Main side: hands n (>= 1) jobs to worker w (its zactor, or a zsock) in one message. Returns 0
+   (the worker owns them now) or -1 (not sent: the caller still owns them). */
+int dp_worker_send_jobs(void *w, dp_msg_t *const *jobs, int n);
 
 /* What dp_worker_loop calls; self is the worker. NULL hooks are skipped. */
 typedef struct {
@@ -52,8 +60,8 @@ typedef struct {
 
 /* Runs the worker thread until $TERM (sets *terminated) or the context ends: polls the pipe
    and the engine's socket (timeout: the engine's next timer or next_ms, the sooner), reads
-   every waiting command (CFG sets cfg's snmp_timeout_ms, snmp_retries and concurrency and the
-   engine's in-flight limit), then before, dp_snmp_process, after. */
+   every waiting command (JOBS calls on_job per job; CFG sets cfg's snmp_timeout_ms, snmp_retries
+   and concurrency and the engine's in-flight limit), then before, dp_snmp_process, after. */
 void dp_worker_loop(zsock_t *pipe, dp_snmp_t *snmp, dp_cfg_t *cfg, bool *terminated,
                     const dp_worker_hooks_t *hooks, void *self);
 

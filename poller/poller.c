@@ -9,6 +9,7 @@
 #include "dp_sink.h"
 #include "dp_tap.h"
 #include "dp_time.h"
+#include "dp_worker.h"
 #include "poller_modules.h"
 #include "poller_worker.h"
 
@@ -19,11 +20,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define S_TICK_MS      100
+#define S_TICK_MS      250 /* backpressure check, gauges, settings */
 #define S_REPORT_MS    60000
 #define S_POLL_CMD_MS  120000
 #define S_FLUSH_MAX_MS 5000
+#define S_INTAKE_MS    100 /* JOBs are read and forwarded this often (see s_on_burst) */
 #define S_VERSION      "distpoll-poller 0.1"
+
+typedef struct {
+    dp_msg_t **jobs;
+    int n, cap;
+} s_batch_t;
 
 struct poller {
     dp_daemon_t *d;
@@ -34,6 +41,7 @@ struct poller {
     dp_sink_t *sink;
     zactor_t **workers;
     int nworkers;
+    s_batch_t *fwd; /* per worker: JOBs of this intake tick, not forwarded yet */
     poller_shared_t sh;
     dp_db_t *db;
     dp_tap_t *tap;     /* `distpoll tap poller`: JOB/RESULT/CREDIT, METRICS/ACK */
@@ -51,14 +59,42 @@ static int s_slots(const dp_cfg_t *cfg)
 //  --------------------------------------------------------------------------
 //  Jobs and results
 
+static void s_refuse(poller_t *self, dp_msg_t **job)
+{
+    dp_jobs_finish(self->jobs, (*job)->job.job_id, DP_MSG_STATUS_ERROR, "worker unavailable", 0);
+    dp_msg_destroy(job);
+}
+
+//  A JOB waits for the end of its intake tick (s_on_burst), to reach its worker with the others.
 static void s_on_job(dp_jobs_t *j, dp_msg_t *job, void *arg)
 {
     (void)j;
     poller_t *self = arg;
-    zactor_t *w = self->workers[job->job.device_id % (uint64_t)self->nworkers];
-    if (zsock_send(w, "sp", "JOB", (void *)job) != 0) {
-        dp_jobs_finish(self->jobs, job->job.job_id, DP_MSG_STATUS_ERROR, "worker unavailable", 0);
-        dp_msg_destroy(&job);
+    s_batch_t *b = &self->fwd[job->job.device_id % (uint64_t)self->nworkers];
+    if (b->n == b->cap) {
+        int cap = b->cap ? b->cap * 2 : 64;
+        dp_msg_t **jobs = realloc(b->jobs, (size_t)cap * sizeof *jobs);
+        if (!jobs) {
+            s_refuse(self, &job);
+            return;
+        }
+        b->jobs = jobs;
+        b->cap = cap;
+    }
+    b->jobs[b->n++] = job;
+}
+
+//  Forwards the JOBs of this tick: one message (one wake-up) per worker.
+static void s_on_burst(dp_jobs_t *j, void *arg)
+{
+    (void)j;
+    poller_t *self = arg;
+    for (int k = 0; k < self->nworkers; k++) {
+        s_batch_t *b = &self->fwd[k];
+        if (b->n > 0 && dp_worker_send_jobs(self->workers[k], b->jobs, b->n) != 0)
+            for (int i = 0; i < b->n; i++)
+                s_refuse(self, &b->jobs[i]);
+        b->n = 0;
     }
 }
 
@@ -285,7 +321,8 @@ static int s_start_workers(poller_t *self, dp_err_t *err)
 {
     self->nworkers = self->cfg->workers > 0 ? self->cfg->workers : 1;
     self->workers = calloc((size_t)self->nworkers, sizeof *self->workers);
-    if (!self->workers)
+    self->fwd = calloc((size_t)self->nworkers, sizeof *self->fwd);
+    if (!self->workers || !self->fwd)
         return dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
     zloop_t *loop = dp_daemon_loop(self->d);
     for (int i = 0; i < self->nworkers; i++) {
@@ -330,6 +367,7 @@ poller_t *poller_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *keys, i
     dp_jobs_set_tap(self->jobs, self->tap);
     dp_jobs_set_trace(self->jobs, self->redis);
     dp_jobs_on_job(self->jobs, s_on_job, self);
+    dp_jobs_on_burst(self->jobs, s_on_burst, self);
     if (cfg->rrdwriter) {
         self->sink = dp_sink_new(loop, cfg->rrdwriter, keys, cfg->node_id, err);
         if (!self->sink)
@@ -339,6 +377,7 @@ poller_t *poller_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *keys, i
     }
     if (s_start_workers(self, err) != 0)
         goto fail;
+    dp_jobs_set_intake(self->jobs, S_INTAKE_MS);
     s_load_settings(self);
     self->tick_id = zloop_timer(loop, S_TICK_MS, 0, s_on_tick, self);
     dp_daemon_on_drain(d, s_on_drain, self);
@@ -369,6 +408,9 @@ void poller_destroy(poller_t **p)
         zactor_destroy(&self->workers[i]);
     }
     free(self->workers);
+    for (int i = 0; self->fwd && i < self->nworkers; i++)
+        free(self->fwd[i].jobs); /* empty: every tick forwards what it read */
+    free(self->fwd);
     dp_jobs_destroy(&self->jobs); /* flushes the last trace stamps over redis */
     dp_sink_destroy(&self->sink);
     dp_tap_destroy(&self->tap); /* after the jobs link and the sink, which publish to it */

@@ -1,7 +1,9 @@
 /*  poller.h - the poller daemon: jobs in from the schedulers, results out, metrics to rrdwriter
     The main thread owns the dp_daemon loop, the job DEALERs (dp_jobs), the metrics sink
     (dp_sink) and DP_WORKERS polling threads (poller_worker). A JOB goes to the worker
-    device_id % DP_WORKERS (so a device's cached hints stay on one thread); the worker's DONE
+    device_id % DP_WORKERS (so a device's cached hints stay on one thread). JOBs are read every
+    50 ms (dp_jobs_set_intake) and each worker gets that tick's in one message: at a steady job
+    rate a wake-up per job in each thread cost more than the polls themselves. The worker's DONE
     becomes the RESULT and its METRICS go through the sink. Backpressure: jobs pause while the
     sink is full. SIGTERM: stop taking jobs, finish in-flight ones, flush the sink, exit 0.
     SIGHUP: reload (log level, SNMP timeout/retries, concurrency, poller groups).

@@ -4,7 +4,7 @@
     dp_redis claims each device, its own MariaDB connection writes finished polls in batches,
     and per-device hints (port count, all-HC, v3 engine id, row cache) are kept by device_id.
     Pipe protocol (zsock pictures):
-      main -> worker  "sp"   "JOB", dp_msg_t *job
+      main -> worker  "sb"   "JOBS", dp_msg_t *jobs[n] (dp_worker_send_jobs; "sp" "JOB" works too)
                       "ssss" "CFG", snmp_timeout_ms, snmp_retries, concurrency (decimal)
                       "ss"   "POLL", host-or-id  (poll now, no writes) -> "POLLED" text
       worker -> main  "sb"   "DONE", poller_done_t[n] (metrics ownership passes to main)

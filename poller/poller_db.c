@@ -15,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#define S_ROWS_CHUNK 2000 /* port rows per bulk upsert (about 1 MB) */
-
 typedef poller_db_buf_t s_buf_t;
 
 /* Locks the batch's device rows for the transaction (the epoch fence is decided on them). */
@@ -172,53 +170,6 @@ void poller_db_time_text(int64_t wall_ms, char *out, size_t size)
 //  --------------------------------------------------------------------------
 //  Setup
 
-//  The hot per-poll port upsert, one '?' per column (types in db->ports_types).
-static void s_build_upsert(poller_db_t *db)
-{
-    s_buf_t cols = {0}, upd = {0}, sql = {0};
-    char types[3 * POLLER_CTR_COUNT + 16];
-    static const char *const head[] = {"port_id", "device_id",     "ifIndex",
-                                       "ifSpeed", "ifAdminStatus", "ifOperStatus",
-                                       "ifHC",    "poll_time",     "poll_period"};
-    int nt = snprintf(types, sizeof types, "uuuussutd");
-    for (int i = 0; i < 9; i++)
-        s_printf(&cols, "%s%s", i ? "," : "", head[i]);
-    for (int c = 0; c < POLLER_CTR_COUNT; c++) {
-        const char *n = poller_ctr_column(c);
-        if (c < POLLER_CTR_MAIN) {
-            /* _prev is the value the row holds (assignments run left to right) */
-            s_printf(&cols, ",%s,%s_delta,%s_rate", n, n, n);
-            s_printf(&upd,
-                     "%s_prev=%s,%s=VALUES(%s),%s_delta=VALUES(%s_delta),%s_rate=VALUES(%s_rate),",
-                     n, n, n, n, n, n, n, n);
-            nt += snprintf(types + nt, sizeof types - (size_t)nt, "uud");
-        } else {
-            s_printf(&cols, ",%s,%s_rate", n, n);
-            s_printf(&upd, "%s=VALUES(%s),%s_rate=VALUES(%s_rate),", n, n, n, n);
-            nt += snprintf(types + nt, sizeof types - (size_t)nt, "ud");
-        }
-    }
-    if (upd.len > 0) /* the last assignment's comma */
-        upd.p[--upd.len] = '\0';
-    s_printf(&sql, "INSERT INTO ports (%s) VALUES (", cols.p);
-    for (int i = 0; i < nt; i++)
-        s_printf(&sql, "%s?", i ? "," : "");
-    s_printf(&sql,
-             ") ON DUPLICATE KEY UPDATE"
-             " ifSpeed_prev=IF(ifSpeed<=>VALUES(ifSpeed),ifSpeed_prev,ifSpeed),"
-             "ifSpeed=VALUES(ifSpeed),ifAdminStatus_prev=IF(ifAdminStatus<=>VALUES(ifAdminStatus),"
-             "ifAdminStatus_prev,ifAdminStatus),ifAdminStatus=VALUES(ifAdminStatus),"
-             "ifOperStatus_prev=IF(ifOperStatus<=>VALUES(ifOperStatus),ifOperStatus_prev,"
-             "ifOperStatus),ifOperStatus=VALUES(ifOperStatus),ifHC=VALUES(ifHC),"
-             "poll_prev=poll_time,poll_time=VALUES(poll_time),"
-             "poll_period=VALUES(poll_period),%s",
-             upd.p);
-    db->ports_sql = sql.p;
-    db->ports_types = strdup(types);
-    free(cols.p);
-    free(upd.p);
-}
-
 dp_db_bulk_t *poller_db_bulk(poller_db_t *db, poller_bulk_id_t id, const char *sql,
                              const char *types, dp_err_t *err)
 {
@@ -249,8 +200,7 @@ poller_db_t *poller_db_new(const dp_cfg_t *cfg, dp_err_t *err)
         dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    s_build_upsert(db);
-    if (!db->ports_sql || !db->ports_types) {
+    if (poller_db_stage_init(db) != 0) {
         poller_db_destroy(&db);
         dp_err_set(err, DP_ERR_INTERNAL, "out of memory");
     }
@@ -263,8 +213,7 @@ void poller_db_destroy(poller_db_t **p)
         return;
     poller_db_t *db = *p;
     dp_db_destroy(&db->db); /* and the bulk statements */
-    free(db->ports_sql);
-    free(db->ports_types);
+    poller_db_stage_free(db);
     free(db->json.p);
     free(db->order);
     free(db->prevdev);
@@ -493,7 +442,7 @@ static int s_insert_new_ports(poller_db_t *db, const poller_item_t *items, int n
     return dp_db_bulk_exec(b, err);
 }
 
-//  One port row of the upsert (column order in s_build_upsert).
+//  One ports stage row (column order in poller_db_stage.c).
 static void s_port_row(dp_db_bulk_t *b, const poller_item_t *it, const poller_port_t *p,
                        const poller_prev_t *pv)
 {
@@ -526,11 +475,10 @@ static int s_exec_json(poller_db_t *db, const char *sql, s_buf_t *b, dp_err_t *e
     return s ? dp_db_exec(s, err, "s", b->p) : -1;
 }
 
+//  The port samples of the fresh up items, through the ports stage (poller_db_stage.c).
 static int s_write_ports(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
 {
-    dp_db_bulk_t *b = poller_db_bulk(db, POLLER_BULK_PORTS, db->ports_sql, db->ports_types, err);
-    if (!b)
-        return -1;
+    dp_db_bulk_t *b = NULL;
     for (int i = 0; i < n; i++) {
         if (!items[i].up || items[i].stale)
             continue;
@@ -538,12 +486,16 @@ static int s_write_ports(poller_db_t *db, const poller_item_t *items, int n, dp_
         for (int k = 0; k < poll->nports; k++) {
             if (poll->ports[k].port_id == 0)
                 continue;
-            s_port_row(b, &items[i], &poll->ports[k], &db->prev[db->prev_off[i] + k]);
-            if (dp_db_bulk_rows(b) == S_ROWS_CHUNK && dp_db_bulk_exec(b, err) != 0)
+            if (b && dp_db_bulk_rows(b) == POLLER_DB_STAGE_ROWS &&
+                poller_db_stage_apply(db, POLLER_STAGE_PORTS, err) != 0)
                 return -1;
+            if ((!b || dp_db_bulk_rows(b) == 0) &&
+                !(b = poller_db_stage_rows(db, POLLER_STAGE_PORTS, err)))
+                return -1;
+            s_port_row(b, &items[i], &poll->ports[k], &db->prev[db->prev_off[i] + k]);
         }
     }
-    return dp_db_bulk_exec(b, err);
+    return b ? poller_db_stage_apply(db, POLLER_STAGE_PORTS, err) : 0;
 }
 
 //  ifName/ifDescr/ifAlias/ifType of the polls that walked them (device text: JSON parameter).

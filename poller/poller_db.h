@@ -5,14 +5,14 @@
     detection, poll_epoch for the fence: a job whose epoch is below the stored one is "stale"
     and writes nothing), the previous port samples are read in one SELECT (skipped for devices
     whose last written samples the connection still holds, see poller_dbcache.h: the row's
-    last_polled proves nobody wrote since), then one bulk upsert each for devices, ports,
-    processors and storage: a prepared INSERT ... ON DUPLICATE KEY UPDATE executed once for all
-    of the batch's rows (Connector/C array binding: one round trip, the SQL parsed once at
-    prepare, never per row). The ports upsert sends each row's new values only: the _prev
-    columns and poll_prev take the row's old values server-side. Every value, device-supplied
-    text included (sysName, storage descriptions: made valid UTF-8 first), is a bound
-    parameter; ifName/ifDescr/ifAlias go as one JSON parameter read by JSON_TABLE, and only
-    when they were walked or changed. The discoverer owns the port inventory (it marks vanished
+    last_polled proves nobody wrote since), then the devices upsert (array-bound INSERT ... ON
+    DUPLICATE KEY UPDATE, one round trip) and, for ports, processors and storage, an array-bound
+    INSERT into a per-connection MEMORY stage table followed by one UPDATE ... JOIN (see
+    poller_db_stage.c: about a third less MariaDB CPU than upserting existing rows). Each row
+    sends its new values only: the _prev columns and poll_prev take the row's old values
+    server-side. Every value, device-supplied text included (sysName, storage descriptions:
+    made valid UTF-8 first), is a bound parameter; ifName/ifDescr/ifAlias go as one JSON
+    parameter read by JSON_TABLE, and only when they were walked or changed. The discoverer owns the port inventory (it marks vanished
     ports deleted and returning ones undeleted); the batch only inserts a row for a port it has
     never seen (so polling works before discovery) and never changes `deleted`.
     SPDX-License-Identifier: MIT */

@@ -1,5 +1,6 @@
 /*  poller_db_host.c - the batch's devices, processors and storage rows (see poller_db.h)
-    Bulk (array-bound) prepared statements: one round trip each, no SQL text per row.
+    Bulk (array-bound) prepared statements, no SQL text per row; processors and storage go
+    through stage tables (poller_db_stage.c).
     SPDX-License-Identifier: MIT */
 #include "poller_db_priv.h"
 
@@ -17,20 +18,6 @@ static const char *s_sql_devices =
     " last_polled_timetaken), uptime = IF(VALUES(status) = 1, VALUES(uptime), uptime),"
     " poll_epoch = VALUES(poll_epoch)";
 static const char *s_sql_sysname = "UPDATE devices SET sysName = ? WHERE device_id = ?";
-static const char *s_sql_procs =
-    "INSERT INTO processors (device_id, hrDeviceIndex, processor_index, processor_type,"
-    " processor_descr, processor_usage, updated_at, deleted)"
-    " VALUES (?, ?, ?, 'hr', 'Processor', ?, UTC_TIMESTAMP(3), 0)"
-    " ON DUPLICATE KEY UPDATE processor_usage = VALUES(processor_usage),"
-    " updated_at = VALUES(updated_at), deleted = 0";
-static const char *s_sql_storage =
-    "INSERT INTO storage (device_id, storage_mib, storage_index, storage_type, storage_units,"
-    " storage_size, storage_used, storage_free, storage_perc, updated_at, deleted)"
-    " VALUES (?, 'hrstorage', ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), 0)"
-    " ON DUPLICATE KEY UPDATE storage_type = VALUES(storage_type),"
-    " storage_units = VALUES(storage_units), storage_size = VALUES(storage_size),"
-    " storage_used = VALUES(storage_used), storage_free = VALUES(storage_free),"
-    " storage_perc = VALUES(storage_perc), updated_at = VALUES(updated_at), deleted = 0";
 static const char *s_sql_stor_names =
     "UPDATE storage SET storage_descr = ? WHERE device_id = ? AND storage_mib = 'hrstorage'"
     " AND storage_index = ?";
@@ -51,37 +38,48 @@ static const char *s_storage_type(int type)
     return type > 0 && type <= 10 ? names[type] : "hrStorageOther";
 }
 
+//  Adds a stage row to *b (getting the handle, or applying a full one first). 0 or -1.
+static int s_stage_row(poller_db_t *db, poller_stage_id_t id, dp_db_bulk_t **b, dp_err_t *err)
+{
+    if (*b && dp_db_bulk_rows(*b) == POLLER_DB_STAGE_ROWS &&
+        poller_db_stage_apply(db, id, err) != 0)
+        return -1;
+    if ((!*b || dp_db_bulk_rows(*b) == 0) && !(*b = poller_db_stage_rows(db, id, err)))
+        return -1;
+    dp_db_bulk_row(*b);
+    return 0;
+}
+
+//  Processor load rows (poller_db_stage.c: UPDATE of the rows that exist, insert of new ones).
 static int s_write_procs(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
 {
-    dp_db_bulk_t *b = poller_db_bulk(db, POLLER_BULK_PROCS, s_sql_procs, "uusi", err);
-    if (!b)
-        return -1;
+    dp_db_bulk_t *b = NULL;
     for (int i = 0; i < n; i++)
         for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nprocs; k++) {
             const poller_proc_t *p = &items[i].poll->procs[k];
             char index[16];
             snprintf(index, sizeof index, "%u", p->index);
-            dp_db_bulk_row(b);
+            if (s_stage_row(db, POLLER_STAGE_PROCS, &b, err) != 0)
+                return -1;
             dp_db_bulk_uint(b, items[i].poll->device_id);
             dp_db_bulk_uint(b, p->index);
             dp_db_bulk_str(b, index);
             dp_db_bulk_int(b, p->load);
         }
-    return dp_db_bulk_exec(b, err);
+    return b ? poller_db_stage_apply(db, POLLER_STAGE_PROCS, err) : 0;
 }
 
 static int s_write_storage(poller_db_t *db, const poller_item_t *items, int n, dp_err_t *err)
 {
-    dp_db_bulk_t *b = poller_db_bulk(db, POLLER_BULK_STORAGE, s_sql_storage, "uusuuuud", err);
-    if (!b)
-        return -1;
+    dp_db_bulk_t *b = NULL;
     for (int i = 0; i < n; i++)
         for (int k = 0; items[i].up && !items[i].stale && k < items[i].poll->nstor; k++) {
             const poller_stor_t *s = &items[i].poll->stor[k];
             if ((s->have & 14) != 14 || s->used > s->size)
                 continue;
             uint64_t size = s->size * s->units, used = s->used * s->units;
-            dp_db_bulk_row(b);
+            if (s_stage_row(db, POLLER_STAGE_STORAGE, &b, err) != 0)
+                return -1;
             dp_db_bulk_uint(b, items[i].poll->device_id);
             dp_db_bulk_uint(b, s->index);
             dp_db_bulk_str(b, s_storage_type(s->type));
@@ -92,7 +90,7 @@ static int s_write_storage(poller_db_t *db, const poller_item_t *items, int n, d
             dp_db_bulk_double(
                 b, poller_db_round(size ? 100.0 * (double)used / (double)size : 0.0, 100.0));
         }
-    return dp_db_bulk_exec(b, err);
+    return b ? poller_db_stage_apply(db, POLLER_STAGE_STORAGE, err) : 0;
 }
 
 //  Descriptions (device text) when the walk brought them.

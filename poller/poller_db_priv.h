@@ -29,19 +29,43 @@ typedef struct {
 
 /* The bulk (array-bound) statements, prepared on first use (poller_db_bulk). */
 typedef enum {
-    POLLER_BULK_PORTS,     /* the per-poll ports upsert */
     POLLER_BULK_PORTS_NEW, /* rows for ports never seen */
     POLLER_BULK_DEVICES,   /* status, last_polled, uptime, poll_epoch */
     POLLER_BULK_SYSNAME,   /* a changed sysName */
-    POLLER_BULK_PROCS,     /* processors upsert */
-    POLLER_BULK_STORAGE,   /* storage upsert */
     POLLER_BULK_STOR_NAMES,
     POLLER_BULK_COUNT
 } poller_bulk_id_t;
 
+/* Stage tables (poller_db_stage.c): rows staged in a MEMORY table, then one UPDATE ... JOIN. */
+typedef enum {
+    POLLER_STAGE_PORTS, /* the per-poll port samples */
+    POLLER_STAGE_PROCS, /* processor load */
+    POLLER_STAGE_STORAGE,
+    POLLER_STAGE_COUNT
+} poller_stage_id_t;
+
+enum {
+    POLLER_STAGE_CREATE,   /* CREATE TEMPORARY TABLE IF NOT EXISTS */
+    POLLER_STAGE_DELETE,   /* empties it */
+    POLLER_STAGE_INSERT,   /* the array-bound INSERT of the rows */
+    POLLER_STAGE_TYPES,    /* its bulk types */
+    POLLER_STAGE_UPDATE,   /* UPDATE real JOIN stage */
+    POLLER_STAGE_FALLBACK, /* INSERT ... SELECT of the rows the UPDATE did not find */
+    POLLER_STAGE_SQLS
+};
+
+typedef struct {
+    char *sql[POLLER_STAGE_SQLS];
+    dp_db_bulk_t *bulk; /* the INSERT, prepared on first use (owned by the dp_db_t) */
+} poller_stage_t;
+
+/* Rows per stage round (~1 MB of ports rows; MEMORY tables stop at max_heap_table_size). */
+#define POLLER_DB_STAGE_ROWS 2000
+
 struct poller_db {
     dp_db_t *db;
-    char *ports_sql, *ports_types; /* the ports upsert, built from the counter table */
+    poller_stage_t stage[POLLER_STAGE_COUNT];
+    uint64_t stage_gen; /* dp_db_reconnects + 1 when the stage tables were made; 0 never */
     dp_db_bulk_t *bulk[POLLER_BULK_COUNT];
     poller_db_buf_t json;
     int *order; /* item indices sorted by device_id */
@@ -57,6 +81,18 @@ struct poller_db {
    err when the database is unreachable or the SQL is bad. */
 dp_db_bulk_t *poller_db_bulk(poller_db_t *db, poller_bulk_id_t id, const char *sql,
                              const char *types, dp_err_t *err);
+
+/* Builds the stage SQL into db->stage. Returns 0 or -1 (out of memory). */
+int poller_db_stage_init(poller_db_t *db);
+void poller_db_stage_free(poller_db_t *db);
+
+/* Makes the connection's stage tables (after a connect), empties stage id and returns its
+   bulk INSERT handle to add at most POLLER_DB_STAGE_ROWS rows to. NULL with err. */
+dp_db_bulk_t *poller_db_stage_rows(poller_db_t *db, poller_stage_id_t id, dp_err_t *err);
+
+/* Sends the rows added and applies them to the real table: UPDATE ... JOIN, and when it found
+   fewer rows than were staged, the INSERT ... SELECT of the missing ones. Returns 0 or -1. */
+int poller_db_stage_apply(poller_db_t *db, poller_stage_id_t id, dp_err_t *err);
 
 /* Decides each item's stale flag (epoch fence on the locked rows) and writes the devices rows
    of the others, plus each sysName that changed. Returns 0 or -1 with err. */

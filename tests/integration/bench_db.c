@@ -8,8 +8,14 @@
     process inside poller_db_write_batch (thread CPU), plus InnoDB read/write counters.
     Checks the rows: every port row exists and device 1's rates equal the synthetic rates.
     usage: bench_db --mariadb-pid PID [--devices N] [--ports P] [--batch B] [--passes W]
-                    [--warm-polls M] [--settle-s S] [--seed]
-    --seed creates the port rows with SQL (fast) and skips the cold pass.
+                    [--warm-polls M] [--settle-s S] [--seed] [--base-s T] [--vanish]
+                    [--identity]
+    --seed creates the port rows with SQL (fast) and skips the cold pass. --base-s fixes the
+    synthetic clock (poll times; default: a day ago) so two runs write the same values;
+    --vanish deletes a few port, processor and storage rows before each warm pass (the cache
+    still holds their port ids) and kills the writer's connection, as an outsider might: the
+    batch must reconnect and recreate the rows. --identity:
+    warm polls walk ifName/ifDescr/ifAlias/ifType too (unchanged names), as one poll in 12 does.
     SPDX-License-Identifier: MIT */
 #include "dp_cfg.h"
 #include "dp_conn.h"
@@ -35,7 +41,8 @@
 
 typedef struct {
     int devices, ports, batch, passes, warm_polls, settle_s, pid;
-    bool seed;
+    bool seed, vanish, identity;
+    int64_t base_s;
 } s_opts_t;
 
 static int64_t s_base_ms;
@@ -201,7 +208,7 @@ static int s_pass(poller_db_t *pdb, dp_db_t *db, const s_opts_t *o, int round, i
         for (int i = 0; i < n; i++) {
             uint64_t d = (*cursor * S_PRIME) % (uint64_t)o->devices + 1;
             (*cursor)++;
-            s_fill_poll(&polls_buf[i], d, o->ports, round, round == 0);
+            s_fill_poll(&polls_buf[i], d, o->ports, round, round == 0 || o->identity);
             items[i] =
                 (poller_item_t){.poll = &polls_buf[i], .epoch = 1, .up = true, .took_s = 0.5};
         }
@@ -243,6 +250,20 @@ static int s_check(dp_db_t *db, const s_opts_t *o, bool warm, dp_err_t *err)
     if (rows != (int64_t)o->devices * o->ports)
         return dp_err_set(err, DP_ERR_INTERNAL, "ports rows %" PRId64 ", want %d", rows,
                           o->devices * o->ports);
+    q = dp_db_cached(db,
+                     "SELECT (SELECT COUNT(*) FROM processors WHERE processor_usage IS NOT NULL),"
+                     " (SELECT COUNT(*) FROM storage WHERE storage_used IS NOT NULL)",
+                     0, err);
+    if (!q || dp_db_query(q, err, "") != 0)
+        return -1;
+    int64_t procs = dp_db_fetch(q) == 1 ? dp_db_col_int(q, 0) : -1;
+    int64_t stor = dp_db_col_int(q, 1);
+    while (dp_db_fetch(q) == 1)
+        ;
+    if (procs != 2 * (int64_t)o->devices || stor != 3 * (int64_t)o->devices)
+        return dp_err_set(err, DP_ERR_INTERNAL,
+                          "processors %" PRId64 " storage %" PRId64 ", want %d and %d", procs, stor,
+                          2 * o->devices, 3 * o->devices);
     if (!warm)
         return 0;
     q = dp_db_cached(db,
@@ -266,6 +287,41 @@ static int s_check(dp_db_t *db, const s_opts_t *o, bool warm, dp_err_t *err)
     return 0;
 }
 
+//  Deletes rows of round r's victims behind the poller's back (--vanish).
+static int s_vanish(dp_db_t *db, int r, dp_err_t *err)
+{
+    static const char *const sqls[] = {
+        "DELETE FROM ports WHERE device_id IN (?, ?) AND ifIndex IN (2, 3)",
+        "DELETE FROM processors WHERE device_id IN (?, ?) AND processor_index = '196609'",
+        "DELETE FROM storage WHERE device_id IN (?, ?) AND storage_index = 1",
+    };
+    for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+        dp_db_stmt_t *s = dp_db_cached(db, sqls[i], 0, err);
+        if (!s || dp_db_exec(s, err, "ii", (int64_t)r, (int64_t)(r + 10)) != 0)
+            return -1;
+    }
+    /* and the writer's connection (its TEMPORARY stage tables go with it) */
+    dp_db_stmt_t *q = dp_db_cached(db,
+                                   "SELECT ID FROM information_schema.PROCESSLIST"
+                                   " WHERE ID <> CONNECTION_ID()"
+                                   " AND USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1)",
+                                   0, err);
+    if (!q || dp_db_query(q, err, "") != 0)
+        return -1;
+    uint64_t ids[16];
+    int n = 0;
+    while (dp_db_fetch(q) == 1)
+        if (n < 16)
+            ids[n++] = dp_db_col_uint(q, 0);
+    for (int i = 0; i < n; i++) {
+        dp_db_stmt_t *k = dp_db_cached(db, "KILL CONNECTION ?", 0, err);
+        if (!k || dp_db_exec(k, err, "u", ids[i]) != 0)
+            return -1;
+    }
+    printf("vanish round=%d connections_killed=%d\n", r, n);
+    return 0;
+}
+
 static void s_print(const char *name, const s_pass_t *p)
 {
     double k = 1000.0 / p->polls;
@@ -282,8 +338,8 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     *o = (s_opts_t){.devices = 10000, .ports = 24, .batch = 128, .passes = 2, .settle_s = 60};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];
-        if (!strcmp(k, "--seed")) {
-            o->seed = true;
+        if (!strcmp(k, "--seed") || !strcmp(k, "--vanish") || !strcmp(k, "--identity")) {
+            *(k[2] == 's' ? &o->seed : k[2] == 'v' ? &o->vanish : &o->identity) = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -303,6 +359,8 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
             o->settle_s = v;
         else if (!strcmp(k, "--mariadb-pid"))
             o->pid = v;
+        else if (!strcmp(k, "--base-s"))
+            o->base_s = strtoll(argv[i], NULL, 10);
         else
             return -1;
     }
@@ -316,7 +374,8 @@ int main(int argc, char **argv)
     s_opts_t o;
     if (s_parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: bench_db --mariadb-pid PID [--devices N] [--ports P] [--batch B]"
-                        " [--passes W] [--warm-polls M] [--settle-s S] [--seed]\n");
+                        " [--passes W] [--warm-polls M] [--settle-s S] [--seed] [--base-s T]"
+                        " [--vanish] [--identity]\n");
         return 2;
     }
     dp_db_library_init();
@@ -330,7 +389,7 @@ int main(int argc, char **argv)
     poller_db_t *pdb = poller_db_new(cfg, &err);
     if (!db || !pdb || dp_db_connect(db, &err) != 0)
         goto fail;
-    s_base_ms = (dp_time_wall_ms() / 1000 - 86400) * 1000;
+    s_base_ms = (o.base_s > 0 ? o.base_s : dp_time_wall_ms() / 1000 - 86400) * 1000;
     double t0 = dp_time_mono_ms();
     if (s_setup(db, &o, &err) != 0)
         goto fail;
@@ -350,6 +409,8 @@ int main(int argc, char **argv)
     }
     for (int r = 1; r <= o.passes; r++) {
         cursor = 0; /* the same devices (the first M of the order) advance one round */
+        if (o.vanish && s_vanish(db, r, &err) != 0)
+            goto fail;
         if (s_pass(pdb, db, &o, r, o.warm_polls, &cursor, polls, items, &p, &err) != 0)
             goto fail;
         char name[16];

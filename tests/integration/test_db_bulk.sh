@@ -4,6 +4,9 @@
 # VALUES() per row), misuse and server errors name the statement and the row count and write
 # nothing, a killed connection is reconnected and the statement re-prepared, a connection lost
 # inside a transaction fails the bulk (see tests/integration/dbbulk.c for each check).
+# Then the poller's batch writes (bench_db --vanish): ports, processors and storage rows
+# deleted behind the writer's back and its connection killed before each warm pass are
+# recreated (stage tables made again on the new connection), and device 1's rates are right.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib/servers.sh
@@ -29,4 +32,11 @@ want=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$ROWS" $((ROWS / 7)) $((ROWS / 7)) $
     fail "text row 11: $(sql "SELECT s FROM bulk_t WHERE id = 11")"
 [ "$(sql "SELECT t FROM bulk_t WHERE id = 4")" = "2023-11-14 22:13:21.003" ] ||
     fail "time row 4: $(sql "SELECT t FROM bulk_t WHERE id = 4")"
+out=$("${BUILD:-build}/tests/bench_db" --mariadb-pid "$DB_PID" --devices 40 --ports 6 --batch 16 \
+    --passes 2 --vanish --settle-s 0 2>&1)
+rc=$?
+echo "$out"
+[ $rc = 0 ] || fail "bench_db --vanish exit $rc"
+[ "$(grep -c 'connections_killed=1$' <<<"$out")" = 2 ] || fail "the writer's connection was not killed twice"
+grep -q "^check ok" <<<"$out" || fail "bench_db --vanish: rows not recreated"
 echo "test_db_bulk: ok"

@@ -1,5 +1,6 @@
 /*  test_poller_db.c - poller_db's pure helpers: device text made valid UTF-8 before it is
-    bound, and rates rounded as the text statements stored them.
+    bound, rates rounded as the text statements stored them, and the stage SQL (one '?' per
+    bulk type, every _prev assigned before its column).
     SPDX-License-Identifier: MIT */
 #include "dp_test.h"
 #include "../../poller/poller_db_priv.h"
@@ -39,4 +40,48 @@ DP_TEST(poller_db_round_matches_text)
     CHECK(poller_db_round(-2.25, 1000.0) == -2.25); /* negative and huge: unrounded */
     CHECK(poller_db_round(3e15, 1000.0) == 3e15);
     CHECK(poller_db_round(33.333333, 100.0) == 33.33);
+}
+
+static int s_count(const char *s, char c)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == c;
+    return n;
+}
+
+//  Position of needle in hay, or -1.
+static long s_at(const char *hay, const char *needle)
+{
+    const char *p = strstr(hay, needle);
+    return p ? p - hay : -1;
+}
+
+DP_TEST(poller_db_stage_sql)
+{
+    poller_db_t db = {0};
+    CHECK(poller_db_stage_init(&db) == 0);
+    for (int id = 0; id < POLLER_STAGE_COUNT; id++) {
+        char **sql = db.stage[id].sql;
+        CHECK(s_count(sql[POLLER_STAGE_INSERT], '?') == (int)strlen(sql[POLLER_STAGE_TYPES]));
+        CHECK(strstr(sql[POLLER_STAGE_CREATE], "CREATE TEMPORARY TABLE IF NOT EXISTS") != NULL);
+        CHECK(strstr(sql[POLLER_STAGE_CREATE], "ENGINE=MEMORY") != NULL);
+        CHECK(s_count(sql[POLLER_STAGE_UPDATE], '?') == 0);
+        CHECK(s_count(sql[POLLER_STAGE_FALLBACK], '?') == 0);
+    }
+    const char *u = db.stage[POLLER_STAGE_PORTS].sql[POLLER_STAGE_UPDATE];
+    static const char *const pairs[][2] = {
+        {"p.ifSpeed_prev=", "p.ifSpeed=s."},
+        {"p.ifOperStatus_prev=", "p.ifOperStatus=s."},
+        {"p.poll_prev=p.poll_time", "p.poll_time=s."},
+        {"p.ifInOctets_prev=p.ifInOctets", "p.ifInOctets=s."},
+        {"p.ifOutErrors_prev=p.ifOutErrors", "p.ifOutErrors=s."},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        CHECK(s_at(u, pairs[i][0]) >= 0);
+        CHECK(s_at(u, pairs[i][0]) < s_at(u, pairs[i][1]));
+    }
+    CHECK(strstr(db.stage[POLLER_STAGE_PORTS].sql[POLLER_STAGE_FALLBACK], "INSERT IGNORE") != NULL);
+    poller_db_stage_free(&db);
+    CHECK(db.stage[POLLER_STAGE_PORTS].sql[POLLER_STAGE_UPDATE] == NULL);
 }

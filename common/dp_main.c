@@ -19,7 +19,7 @@ static int s_config_fail(dp_main_t *m, const dp_err_t *err)
 
 static int s_help(dp_main_t *m)
 {
-    FILE *out = m->style == DP_MAIN_MSG_SHORT ? stdout : stderr;
+    FILE *out = stdout; /* asked for: not an error */
     fputs(m->usage ? m->usage : "", out);
     dp_cfg_print_help(out);
     dp_cfg_destroy(&m->cfg);

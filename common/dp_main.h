@@ -35,10 +35,9 @@
 #define DP_MAIN_GO           -1  /* carry on; any other return value is the exit code */
 #define DP_MAIN_ENDPOINT_MAX 512 /* control endpoint text */
 
-/* Where --help goes: SHORT on stdout, LONG on stderr. Start-up errors read the same in every
-   daemon: "<name>: configuration error: <what>" (the file, line and key as dp_cfg names them),
+/* --help goes to stdout (exit 0). Start-up errors read the same in every daemon, on stderr:
+   "<name>: configuration error: <what>" (the file, line and key as dp_cfg names them),
    e.g. "poller: configuration error: DP_CONTROL_DIR is too long". */
-typedef enum { DP_MAIN_MSG_LONG, DP_MAIN_MSG_SHORT } dp_main_style_t;
 
 /* CURVE: none (the service derives what it needs), client keys, or keys + ZAP handler. */
 typedef enum { DP_MAIN_CURVE_NONE, DP_MAIN_CURVE_CLIENT, DP_MAIN_CURVE_SERVER } dp_main_curve_t;
@@ -47,7 +46,6 @@ typedef struct {
     /* set by the caller */
     const char *name;           /* "poller": log name, control socket, message prefix */
     const char *usage;          /* printed before the key list on --help */
-    dp_main_style_t style;      /* --help stream, see above */
     const char *const *require; /* keys required beyond NODE_ID and APP_KEY, or NULL */
     dp_main_curve_t curve;      /* what to do with DP_CURVE */
     bool db;                    /* the daemon uses MariaDB: mysql_library_init/end */

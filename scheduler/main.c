@@ -11,7 +11,6 @@ int main(int argc, char **argv)
     dp_main_t m = {.name = "scheduler",
                    .usage = "usage: scheduler [--env-file PATH] [--set KEY=VALUE]... "
                             "[--node-id ID] [-v]\n\n",
-                   .style = DP_MAIN_MSG_SHORT,
                    .curve = DP_MAIN_CURVE_SERVER,
                    .db = true};
     int rc = dp_main_config(&m, argc, argv);

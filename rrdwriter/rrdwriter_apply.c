@@ -103,6 +103,8 @@ static void s_counters(rrdwriter_apply_t *a)
     S_C(messages_applied, "messages_applied");
     S_C(malloc_trims, "malloc_trims");
     S_C(info_skipped, "info_skipped");
+    S_C(files_known, "files_known");
+    S_C(files_bytes, "file_table_bytes");
 #undef S_C
 }
 
@@ -184,18 +186,6 @@ s_update_sig(rrdwriter_apply_t *a, const dp_msg_metrics_t *m, const dp_msg_rrd_u
     return s_ds_sig(a, ds, n, err);
 }
 
-static rrdwriter_apply_file_t *s_file(rrdwriter_apply_t *a, const char *rrd)
-{
-    rrdwriter_apply_file_t *f = zhashx_lookup(a->files, rrd);
-    if (!f) {
-        f = calloc(1, sizeof *f);
-        if (!f || !(f->path = strdup(rrd)))
-            abort();
-        zhashx_insert(a->files, rrd, f);
-    }
-    return f;
-}
-
 static bool s_path_ok(const char *rrd)
 {
     size_t len = strlen(rrd);
@@ -208,10 +198,10 @@ static bool s_path_ok(const char *rrd)
    s_path_ok are ever entered, so a known file skips the check. */
 static rrdwriter_apply_file_t *s_file_checked(rrdwriter_apply_t *a, const char *rrd)
 {
-    rrdwriter_apply_file_t *f = zhashx_lookup(a->files, rrd);
+    rrdwriter_apply_file_t *f = rrdwriter_files_find(a->files, rrd);
     if (f)
         return f;
-    return s_path_ok(rrd) ? s_file(a, rrd) : NULL;
+    return s_path_ok(rrd) ? rrdwriter_files_get(a->files, rrd) : NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -505,6 +495,8 @@ static int s_round(rrdwriter_apply_t *a)
     if (a->n_work == 0)
         return 0;
     s_plan(a);
+    *a->c.files_known = rrdwriter_files_count(a->files);
+    *a->c.files_bytes = rrdwriter_files_bytes(a->files);
     int rc = rrdwriter_apply_resolve(a, &err);
     if (rc == 0) {
         s_format(a);
@@ -567,8 +559,8 @@ static int s_connect(rrdwriter_apply_t *a, uint64_t first)
         a->replay_end = a->sent_hwm;
     if (first < a->cursor)
         a->cursor = first;
-    for (rrdwriter_apply_file_t *f = zhashx_first(a->files); f; f = zhashx_next(a->files))
-        f->last_ts = 0;
+    for (size_t i = 0; i < rrdwriter_files_count(a->files); i++)
+        rrdwriter_files_at(a->files, i)->last_ts = 0;
     (*a->c.reconnects)++;
     *a->c.rrdcached_up = 1;
     atomic_store(&a->up, true);
@@ -682,7 +674,7 @@ rrdwriter_apply_t *rrdwriter_apply_start(const rrdwriter_apply_cfg_t *cfg, dp_er
         abort();
     a->reader = rrdwriter_spool_reader_new(a->cfg.spool_dir);
     rrdwriter_apply_creator_open(a, cfg->rrd_dir);
-    a->files = zhashx_new();
+    a->files = rrdwriter_files_new();
     a->sigs = zhashx_new();
     a->dssets = zhashx_new();
     zhashx_set_destructor(a->sigs, (zhashx_destructor_fn *)zstr_free);
@@ -700,15 +692,6 @@ rrdwriter_apply_t *rrdwriter_apply_start(const rrdwriter_apply_cfg_t *cfg, dp_er
     return a;
 }
 
-static void s_file_free(void **p)
-{
-    rrdwriter_apply_file_t *f = *p;
-    if (f)
-        free(f->path);
-    free(f);
-    *p = NULL;
-}
-
 //  --------------------------------------------------------------------------
 void rrdwriter_apply_stop(rrdwriter_apply_t **p)
 {
@@ -723,11 +706,7 @@ void rrdwriter_apply_stop(rrdwriter_apply_t **p)
     for (size_t i = 0; i < a->q_len; i++)
         dp_msg_destroy(&a->queue[(a->q_head + i) % RRDWRITER_APPLY_QUEUE_MAX].msg);
     s_free_work(a);
-    for (rrdwriter_apply_file_t *f = zhashx_first(a->files); f; f = zhashx_next(a->files)) {
-        void *v = f;
-        s_file_free(&v);
-    }
-    zhashx_destroy(&a->files);
+    rrdwriter_files_destroy(&a->files);
     zhashx_destroy(&a->sigs);
     zhashx_destroy(&a->dssets);
     rrdwriter_spool_reader_destroy(&a->reader);

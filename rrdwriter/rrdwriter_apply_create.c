@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define S_CREATE_MAX (DP_MSG_PATH_MAX + 64 + DP_MSG_DS_MAX * 64 + RRDWRITER_DEF_RRA_MAX * 64)
+#define S_INFO_CHUNK 1024 /* files per INFO exchange */
 
 //  --------------------------------------------------------------------------
 //  Round step 2: learn unknown files (INFO), create missing ones (CREATE)
@@ -37,31 +38,11 @@ void rrdwriter_apply_want(rrdwriter_apply_t *a, rrdwriter_apply_file_t *f,
     }
 }
 
-/* INFO for every listed file without a DS list; learns the existing ones. With skip_absent,
-   files the shared RRD directory shows absent are not asked about (rrdcached would answer
-   "No such file"): they go straight to creation. Returns 0 or -1. */
-static int s_info_pass(rrdwriter_apply_t *a, bool skip_absent, dp_err_t *err)
+/* Learns the n files asked about in one INFO exchange from its answers. */
+static void s_info_learn(rrdwriter_apply_t *a, rrdwriter_apply_file_t **which,
+                         const rrdwriter_batch_info_t *info, size_t n)
 {
-    size_t n = 0;
-    uint64_t gen = *a->c.reconnects;
-    const char **names = calloc(a->n_resolve + 1, sizeof *names);
-    rrdwriter_apply_file_t **which = calloc(a->n_resolve + 1, sizeof *which);
-    rrdwriter_batch_info_t *info = calloc(a->n_resolve + 1, sizeof *info);
-    if (!names || !which || !info)
-        abort();
-    for (size_t i = 0; i < a->n_resolve; i++) {
-        if (a->resolve[i]->sig)
-            continue;
-        if (skip_absent && a->creator &&
-            rrdwriter_create_absent(a->creator, a->resolve[i]->path, gen)) {
-            (*a->c.info_skipped)++;
-            continue;
-        }
-        which[n] = a->resolve[i];
-        names[n++] = a->resolve[i]->path;
-    }
-    int rc = n > 0 ? rrdwriter_batch_info(a->rc, names, n, info, err) : 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (!info[i].exists || info[i].n_ds < 1)
             continue;
         rrdwriter_apply_sig_t sig = {.n = info[i].n_ds};
@@ -74,8 +55,37 @@ static int s_info_pass(rrdwriter_apply_t *a, bool skip_absent, dp_err_t *err)
         if (info[i].last_update_s > which[i]->last_ts)
             which[i]->last_ts = info[i].last_update_s;
     }
-    free(names);
-    free(which);
+}
+
+/* INFO for every listed file without a DS list; learns the existing ones. With skip_absent,
+   files the shared RRD directory shows absent are not asked about (rrdcached would answer
+   "No such file"): they go straight to creation. Asks S_INFO_CHUNK files per exchange, so
+   the answers (1.5 KB each) take a bounded buffer however many files a round lists.
+   Returns 0 or -1. */
+static int s_info_pass(rrdwriter_apply_t *a, bool skip_absent, dp_err_t *err)
+{
+    uint64_t gen = *a->c.reconnects;
+    const char *names[S_INFO_CHUNK];
+    rrdwriter_apply_file_t *which[S_INFO_CHUNK];
+    rrdwriter_batch_info_t *info = NULL;
+    int rc = 0;
+    for (size_t i = 0, n = 0; rc == 0 && i < a->n_resolve; i++) {
+        rrdwriter_apply_file_t *f = a->resolve[i];
+        bool absent = !f->sig && skip_absent && a->creator &&
+                      rrdwriter_create_absent(a->creator, f->path, gen);
+        if (absent)
+            (*a->c.info_skipped)++;
+        else if (!f->sig)
+            which[n] = f, names[n++] = f->path;
+        if (n == 0 || (n < S_INFO_CHUNK && i + 1 < a->n_resolve))
+            continue;
+        if (!info && !(info = malloc(S_INFO_CHUNK * sizeof *info)))
+            abort();
+        rc = rrdwriter_batch_info(a->rc, names, n, info, err);
+        if (rc == 0)
+            s_info_learn(a, which, info, n);
+        n = 0;
+    }
     free(info);
     return rc;
 }

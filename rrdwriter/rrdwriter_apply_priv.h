@@ -9,6 +9,7 @@
 #include "rrdwriter_apply.h"
 #include "rrdwriter_batch.h"
 #include "rrdwriter_create.h"
+#include "rrdwriter_files.h"
 #include "rrdwriter_spool.h"
 
 #include <czmq.h>
@@ -16,20 +17,13 @@
 #include <stdatomic.h>
 
 /* One DS list: names and types in order; interned by its text. */
-typedef struct {
+typedef struct rrdwriter_apply_sig {
     int n;                                /* data sources */
     rrdwriter_def_ds_t ds[DP_MSG_DS_MAX]; /* parsed (min/max from the first sender) */
 } rrdwriter_apply_sig_t;
 
-/* What we know about one file. */
-typedef struct {
-    char *path;                        /* relative path (owned) */
-    const rrdwriter_apply_sig_t *sig;  /* NULL: not known yet (INFO/CREATE pending) */
-    int64_t last_ts;                   /* newest timestamp sent; 0 unknown */
-    int64_t first_ts;                  /* oldest timestamp wanting a CREATE in this round */
-    const rrdwriter_apply_sig_t *want; /* DS list of the first update that wants the file created */
-    bool resolving;                    /* listed for INFO in this round */
-} rrdwriter_apply_file_t;
+/* What we know about one file (rrdwriter_files.h). */
+typedef rrdwriter_file_t rrdwriter_apply_file_t;
 
 /* One update line in the BATCH being built. */
 typedef struct {
@@ -52,7 +46,8 @@ typedef struct {
     dp_counter_t *updates_sent, *updates_applied, *updates_rejected, *rej_path, *rej_ds,
         *rej_ds_mismatch, *rej_value, *rej_future, *rej_nofile, *illegal_old, *replay_dup,
         *update_errors, *creates, *create_errors, *batch_errors, *batches, *reconnects,
-        *spool_corrupt, *rrdcached_up, *messages_applied, *malloc_trims, *info_skipped;
+        *spool_corrupt, *rrdcached_up, *messages_applied, *malloc_trims, *info_skipped,
+        *files_known, *files_bytes;
 } rrdwriter_apply_counters_t;
 
 /* A rate-limited warning. */
@@ -78,7 +73,7 @@ struct rrdwriter_apply {
     rrdwriter_batch_t *rc;            /* rrdcached connection */
     rrdwriter_create_t *creator;      /* local creation in DP_RRD_DIR; NULL: CREATE only */
     rrdwriter_spool_reader_t *reader; /* spool reads */
-    zhashx_t *files;                  /* path -> rrdwriter_apply_file_t */
+    rrdwriter_files_t *files;         /* known files */
     zhashx_t *sigs;                   /* sig text -> rrdwriter_apply_sig_t */
     zhashx_t *dssets;                 /* joined wire DS list -> s_dsset_t */
     uint64_t cursor;                  /* next frame to apply */

@@ -42,13 +42,21 @@ rw_ctl() { "$B/distpoll" --env-file "$RW_ENV" ctl rrdwriter "$@" 2>/dev/null; }
 # rw_stat NAME: prints one STATS value (empty when unreachable)
 rw_stat() { rw_ctl STATS | awk -F': ' -v k="$1" '$1 == k { print $2 }'; }
 
-# rw_start LOGNAME: starts the rrdwriter (sets RW_PID), waits for PING
+# rw_start LOGNAME: starts the rrdwriter (sets RW_PID), waits for PING. RW_WRAP="heaptrack -o F"
+# (or another launcher that runs it as its child): RW_PID is the rrdwriter itself, not the wrapper.
 rw_start()
 {
     local log=$DP_TMP/$1.log
-    "$B/rrdwriter" --env-file "$RW_ENV" >>"$log" 2>&1 &
+    # shellcheck disable=SC2086 # RW_WRAP is a command line
+    ${RW_WRAP:-} "$B/rrdwriter" --env-file "$RW_ENV" >>"$log" 2>&1 &
     RW_PID=$!
     dp_register $RW_PID "$log"
+    if [ -n "${RW_WRAP:-}" ]; then
+        local wrapper=$RW_PID
+        dp_wait_until 20 pgrep -P "$wrapper" -x rrdwriter >/dev/null || fail "no rrdwriter under $RW_WRAP"
+        RW_PID=$(pgrep -P "$wrapper" -x rrdwriter)
+        dp_register "$RW_PID"
+    fi
     RW_LOG=$log
     dp_wait_until 10 rw_ctl PING || fail "rrdwriter did not answer PING"
 }

@@ -10,13 +10,11 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
+dp_test_init
 SCHED=${1:-$B/scheduler}
 FW=${2:-$B/tests/fakeworker}
 TAP=${3:-}
 NDEV=${NDEV:-3000} INTERVAL_S=${INTERVAL_S:-10} SECS=${SECS:-30}
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"
 SP=$(dp_free_port)

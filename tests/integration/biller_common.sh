@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# biller_common.sh - shared set-up of the biller integration tests (sourced, not run):
+# biller_common.sh - shared set-up of the biller integration tests (sourced after dp_test_init):
 # MariaDB + Redis + dpsim, an env file, devices/ports/bills whose counters advance at rates that
 # `dpsim expect --rate` tells, and helpers to start billers and read their STATS.
 #   bl_setup              servers, schema, inventory; sets BL_* variables
@@ -7,19 +7,8 @@
 #   bl_stat NODE NAME     prints one STATS value
 #   bl_sql SQL            runs SQL in the test database (tab-separated, no headers)
 #   bl_rate ADDR COLUMN INDEX   counter rate in octets/s from dpsim expect
-set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
-source tests/lib/servers.sh
-BUILD=${BUILD:-build}
 BL_INTERVAL=${BL_INTERVAL:-2}
 BL_TTL_MS=${BL_TTL_MS:-3000}
-
-fail()
-{
-    echo "FAIL: $*"
-    DP_TEST_FAILED=1
-    exit 1
-}
 
 bl_sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -B -e "$1"; }
 
@@ -29,12 +18,11 @@ bl_sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot distpoll -N -B -e "$1"; }
 BL_PROFILES=(--profile "synthetic:ports=4,hc=1,speed=1G"
     --profile "127.0.2.0/24=synthetic:ports=4,hc=0,speed=80G")
 
-bl_rate() { "$BUILD/dpsim" expect "${BL_PROFILES[@]}" --fault-file "$BL_FAULTS" --device "$1" \
+bl_rate() { "$B/dpsim" expect "${BL_PROFILES[@]}" --fault-file "$BL_FAULTS" --device "$1" \
     --column "$2" --index "$3" --rate; }
 
 bl_setup()
 {
-    dp_harness_init
     dp_start_mariadb DB || fail "mariadb did not start"
     dp_start_redis REDIS || fail "redis did not start"
     BL_FAULTS=$DP_TMP/faults.txt
@@ -48,7 +36,7 @@ bl_setup()
         DP_SCHEDULER_BIND="tcp://127.0.0.1:$BL_SCHED_PORT" DP_POLLER_INTERVAL=60s \
         DP_JOB_TIMEOUT=2s DP_BILLING_INTERVAL="${BL_INTERVAL}s" DP_LOCK_TTL="${BL_TTL_MS}ms" \
         DP_SNMP_TIMEOUT=500ms DP_SNMP_RETRIES=0 DP_LOG_LEVEL=info
-    env -i PATH="$PATH" "$BUILD/distpoll" --env-file "$BL_ENV" db migrate >/dev/null ||
+    env -i PATH="$PATH" "$B/distpoll" --env-file "$BL_ENV" db migrate >/dev/null ||
         fail "db migrate"
     # devices 1, 2 (HC) and 3 (32-bit); ports; three bills
     bl_sql "
@@ -70,14 +58,14 @@ bl_setup()
 bl_start()  # NODE
 {
     local node=$1 log=$DP_TMP/biller-$1.log
-    env -i PATH="$PATH" "$BUILD/biller" --env-file "$BL_ENV" --node-id "$node" >"$log" 2>&1 &
+    env -i PATH="$PATH" "$B/biller" --env-file "$BL_ENV" --node-id "$node" >"$log" 2>&1 &
     local pid=$!
     dp_register $pid "$log"
     eval "BL_PID_${node//-/_}=$pid"
     dp_wait_until 10 bl_ctl "$node" PING || fail "biller $node did not answer PING"
 }
 
-bl_ctl() { env -i PATH="$PATH" "$BUILD/distpoll" --env-file "$BL_ENV" --node-id "$1" ctl biller "$2"; }
+bl_ctl() { env -i PATH="$PATH" "$B/distpoll" --env-file "$BL_ENV" --node-id "$1" ctl biller "$2"; }
 
 bl_stat() { bl_ctl "$1" STATS | sed -n "s/^$2: //p"; }
 

@@ -5,7 +5,11 @@
 # within one sample (no sample counted twice whichever node takes it). Bill 4 spans both groups
 # (port 11 on device 1, group 0; port 31 on device 3, group 1): the scheduler sends one job per
 # (bill, group), so each node bills its part and the bill's usage is the sum of both ports.
-source "$(dirname "$0")/biller_common.sh"
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+source tests/lib/servers.sh
+dp_test_init
+source tests/integration/biller_common.sh
 bl_setup
 bl_expected_rates
 BL_B4_IN=$(($(bl_rate 127.0.1.1 ifHCInOctets 1) + $(bl_rate 127.0.2.1 ifInOctets 1)))

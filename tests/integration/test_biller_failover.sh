@@ -4,7 +4,11 @@
 # interval (each bill contiguous, totals = rate x time within one sample, no row above the rate:
 # the intervals missed during the takeover are spread evenly, flagged interpolated); the new
 # runner's epoch is higher; the restarted node stays standby.
-source "$(dirname "$0")/biller_common.sh"
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+source tests/lib/servers.sh
+dp_test_init
+source tests/integration/biller_common.sh
 bl_setup
 bl_expected_rates
 

@@ -4,7 +4,11 @@
 # equals rate x time within one sample, its 95th percentile (in, and the agg variant) equals the
 # rate; a 32-bit counter that wraps every few intervals and a device reboot mid-period bill no
 # spike; the bill is recalculated into bills and bill_history; SIGTERM exits 0 and frees the lease.
-source "$(dirname "$0")/biller_common.sh"
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+source tests/lib/servers.sh
+dp_test_init
+source tests/integration/biller_common.sh
 bl_setup
 bl_expected_rates
 echo "rates (octets/s): bill1 in $BL_B1_IN out $BL_B1_OUT; bill2 in $BL_B2_IN; bill3 in $BL_B3_IN"

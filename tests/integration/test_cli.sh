@@ -7,15 +7,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
+dp_test_init
 DP=$B/distpoll
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
-expect_rc() { # RC CMD... : runs CMD, checks its exit code, leaves output in $out
-    local want=$1; shift
-    out=$("$@" 2>&1); local rc=$?
-    [ "$rc" -eq "$want" ] || fail "expected exit $want from '$*', got $rc: $out"
-}
 
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"

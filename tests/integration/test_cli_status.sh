@@ -9,14 +9,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
-expect_rc() { # RC CMD...
-    local want=$1; shift
-    out=$("$@" 2>&1); local rc=$?
-    [ "$rc" -eq "$want" ] || fail "expected exit $want from '$*', got $rc: $out"
-}
+dp_test_init
 
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"

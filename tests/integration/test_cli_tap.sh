@@ -7,9 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
+dp_test_init
 expect_rc() { # RC CMD...
     local want=$1; shift
     out=$("$@" 2>/dev/null); local rc=$?

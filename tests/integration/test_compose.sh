@@ -3,10 +3,10 @@
 # without APP_KEY, scale per stage, and every distpoll service's environment is accepted by
 # the real configuration loader (a typo in a key or a bad value would fail here, not in prod).
 set -u
+cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-DP=${BUILD:-build}/distpoll
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
+dp_test_init
+DP=$B/distpoll
 
 envf="$DP_TMP/compose.env"
 printf 'APP_KEY=base64:0123456789abcdefghijklmnopqrstuv\nDB_PASSWORD=x\nDB_ROOT_PASSWORD=y\nREDIS_PASSWORD=z\nCENTRAL=192.0.2.10\n' >"$envf"

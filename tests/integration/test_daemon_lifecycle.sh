@@ -5,15 +5,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}/tests
-
-fail()
-{
-    echo "FAIL: $*"
-    DP_TEST_FAILED=1
-    exit 1
-}
+dp_test_init
+B=$B/tests
 
 SOCK=$DP_TMP/td-n1.ctl
 CTL=ipc://$SOCK

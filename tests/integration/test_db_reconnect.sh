@@ -6,9 +6,9 @@
 # Also: a wrong password fails as "auth" without echoing the password.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-. tests/lib/servers.sh
-BIN=${BUILD:-build}/tests/dbtool
-dp_harness_init
+source tests/lib/servers.sh
+dp_test_init
+BIN=$B/tests/dbtool
 dp_start_mariadb DB || exit 1
 
 fail() { echo "FAIL: $*"; echo "--- loop output (tail)"; tail -n 40 "$DP_TMP/loop.out" 2>/dev/null;

@@ -4,12 +4,11 @@
 # once; dbtool selftest covers the typed statement API (types, NULLs, long text, rollback).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-. tests/lib/servers.sh
-BIN=${BUILD:-build}/tests/dbtool
-dp_harness_init
+source tests/lib/servers.sh
+dp_test_init
+BIN=$B/tests/dbtool
 dp_start_mariadb DB || exit 1
 
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot -N -B distpoll -e "$1"; }
 export DB_HOST=127.0.0.1 DB_PORT DB_DATABASE=distpoll DB_USERNAME=distpoll DB_PASSWORD=distpoll
 

@@ -7,10 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
-ok() { echo "ok: $*"; }
+dp_test_init
 [ -x "$B/poller" ] && [ -x "$B/scheduler" ] || fail "needs $B/scheduler and $B/poller"
 
 dp_start_mariadb DB || fail "mariadb did not start"

@@ -12,10 +12,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
-ok() { echo "ok: $*"; }
+dp_test_init
 
 dp_start_mariadb DB || fail "mariadb did not start"
 dp_start_redis REDIS || fail "redis did not start"

@@ -13,12 +13,10 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
+dp_test_init
 INTERVAL=${DP_E2E_INTERVAL:-60}
 TTL_S=5
 APP_KEY=e2e-app-key-0123456789abcdef
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 dp_start_mariadb DB || fail "mariadb"

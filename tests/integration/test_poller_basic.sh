@@ -8,16 +8,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
+dp_test_init
 T=$B/tests
-
-fail()
-{
-    echo "FAIL: $*"
-    DP_TEST_FAILED=1
-    exit 1
-}
 
 dp_start_mariadb DB || fail "mariadb"
 dp_start_redis REDIS || fail "redis"

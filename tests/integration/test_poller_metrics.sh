@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
+dp_test_init
 source tests/integration/lib_rrdwriter.sh
 T=$B/tests
 export APP_KEY=$RW_APP_KEY

@@ -5,23 +5,15 @@
 # usable; after a redis restart dp_redis_command reconnects, re-AUTHs and re-SELECTs.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-. tests/lib/servers.sh
-BUILD=${BUILD:-build}
-RL=$BUILD/tests/redislock
+source tests/lib/servers.sh
+dp_test_init
+RL=$B/tests/redislock
 ADMIN_PW='adm1n-pw'
 USER_PW='us3r%s-Pw!x'  # % and ! check that the password is passed as one binary-safe arg
 WRONG_PW='Wr0ngSecret%d99'
 USER_ACL=(--user dpuser on ">$USER_PW" '~dp:*' '~lock:*' +@all -flushall)
 
-fail()
-{
-    echo "FAIL: $*"
-    DP_TEST_FAILED=1
-    exit 1
-}
-
-dp_harness_init
-[ -x "$RL" ] || fail "missing $RL (build with make BUILD=$BUILD)"
+[ -x "$RL" ] || fail "missing $RL (build with make BUILD=$B)"
 DP_REDIS_AUTH=$ADMIN_PW dp_start_redis REDIS --requirepass "$ADMIN_PW" "${USER_ACL[@]}" ||
     fail "redis did not start"
 admin() { redis-cli --no-auth-warning -a "$ADMIN_PW" -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }

@@ -5,9 +5,9 @@
 # leaves the key; SIGTERM makes the holder release.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-. tests/lib/servers.sh
-BUILD=${BUILD:-build}
-RL=$BUILD/tests/redislock
+source tests/lib/servers.sh
+dp_test_init
+RL=$B/tests/redislock
 TTL=2000
 RENEW=600
 KEY=lock:test
@@ -20,8 +20,7 @@ fail()
     exit 1
 }
 
-dp_harness_init
-[ -x "$RL" ] || fail "missing $RL (build with make BUILD=$BUILD)"
+[ -x "$RL" ] || fail "missing $RL (build with make BUILD=$B)"
 dp_start_redis REDIS || fail "redis did not start"
 cli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 

@@ -5,9 +5,9 @@
 # FAILOVER its next commands reach the new master (its port, ROLE master), within a deadline.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-. tests/lib/servers.sh
-BUILD=${BUILD:-build}
-RL=$BUILD/tests/redislock
+source tests/lib/servers.sh
+dp_test_init
+RL=$B/tests/redislock
 SERVICE=dpmaster
 DATA_PW='d4ta-pw'
 SENT_USER=dpsentinel
@@ -21,8 +21,7 @@ fail()
     exit 1
 }
 
-dp_harness_init
-[ -x "$RL" ] || fail "missing $RL (build with make BUILD=$BUILD)"
+[ -x "$RL" ] || fail "missing $RL (build with make BUILD=$B)"
 export DP_REDIS_AUTH=$DATA_PW
 REPL_ARGS=(--requirepass "$DATA_PW" --masterauth "$DATA_PW" --repl-diskless-sync-delay 0)
 dp_start_redis M "${REPL_ARGS[@]}" || fail "master did not start"

@@ -7,17 +7,17 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
+dp_test_init
 
-RRDDEF=${BUILD:-build}/tests/rrddef
+RRDDEF=$B/tests/rrddef
 [ -x "$RRDDEF" ] || { echo "missing $RRDDEF (build first)"; exit 1; }
 command -v rrdtool >/dev/null || { echo "rrdtool not installed"; exit 1; }
 
 RRD_DIR=$DP_TMP/rrd
 mkdir -p "$RRD_DIR"
 fails=0
+# this test counts failures and goes on
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); DP_TEST_FAILED=1; }
-ok() { echo "ok: $*"; }
 
 # expect_info FILE KEY VALUE: `rrdtool info` has the line "KEY = VALUE"
 expect_info()

@@ -6,9 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
+dp_test_init
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 TTL_S=3

@@ -4,13 +4,9 @@
 # reload on SIGHUP: timeout, port-vanish, reboot), stats on SIGUSR1, simload, SIGTERM.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-. tests/lib/servers.sh
-BUILD=${BUILD:-build}
-DPSIM=$BUILD/dpsim
-dp_harness_init
-
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
-ok() { echo "ok: $*"; }
+source tests/lib/servers.sh
+dp_test_init
+DPSIM=$B/dpsim
 
 FAULTS=$DP_TMP/faults.txt
 echo "# reloaded on SIGHUP" >"$FAULTS"
@@ -136,7 +132,7 @@ times_out || fail "old rules dropped after a bad reload"
 ok "bad reload keeps the old rules"
 
 # load client
-load=$(taskset -c 1 "$BUILD/tests/simload" --port "$PORT" --base 127.1.0.1 --devices 500 \
+load=$(taskset -c 1 "$B/tests/simload" --port "$PORT" --base 127.1.0.1 --devices 500 \
     --inflight 16 --seconds 1) || fail "simload: $load"
 echo "$load"
 echo "$load" | grep -q ' errors=0 bad=0' || fail "simload saw errors"

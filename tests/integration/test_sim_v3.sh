@@ -7,13 +7,9 @@
 # counted; faults apply to v3; usm counters in the stats; bad --v3-user exits 78.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-. tests/lib/servers.sh
-BUILD=${BUILD:-build}
-DPSIM=$BUILD/dpsim
-dp_harness_init
-
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
-ok() { echo "ok: $*"; }
+source tests/lib/servers.sh
+dp_test_init
+DPSIM=$B/dpsim
 
 dp_start_dpsim SIM 127.0.1.7 --seed 7 --profile "synthetic:ports=24,hc=1" \
     --v3-user alice:SHA:alicepass1:AES:alicepriv1 \

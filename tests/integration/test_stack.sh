@@ -2,10 +2,11 @@
 # test_stack.sh - the local stack (tests/lib/stack.sh, behind `make run` / `make stop`) in a temp
 # run folder on free ports: every server answers, a second start starts no duplicates and keeps
 # APP_KEY, stop leaves no process behind, and a start after stop reuses the data.
+set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-export BUILD=${BUILD:-build}
+dp_test_init
+export BUILD=$B # tests/lib/stack.sh reads it
 export DP_RUN_DIR=$DP_TMP/run DP_STACK_PORTS=free
 STACK=(bash tests/lib/stack.sh)
 RUN=$DP_RUN_DIR

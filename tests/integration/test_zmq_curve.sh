@@ -7,15 +7,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}/tests
-
-fail()
-{
-    echo "FAIL: $*"
-    DP_TEST_FAILED=1
-    exit 1
-}
+dp_test_init
+B=$B/tests
 
 OUT=$DP_TMP/pull.out
 ERR=$DP_TMP/pull.err

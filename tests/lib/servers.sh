@@ -3,6 +3,7 @@
 # each in its own directory, on loopback, on a free port, never touching /etc or the
 # system's services. Source it; call dp_harness_init first (makes $DP_TMP, sets traps).
 #   dp_harness_init            temp dir + EXIT trap that stops everything and dumps logs on failure
+#   dp_test_init               an integration test's start: dp_harness_init, B, fail, ok, expect_rc
 #   dp_free_port               prints a free TCP+UDP port on 127.0.0.1
 #   dp_wait_until SECS CMD...  polls CMD every 50 ms until it succeeds or the deadline passes
 #   dp_start_redis NAME [ARGS] sets <NAME>_PORT, <NAME>_PID (e.g. REDIS_PORT)
@@ -22,6 +23,29 @@ dp_harness_init()
     DP_TMP=$(mktemp -d /tmp/dp-test.XXXXXX)
     export DP_TMP
     trap dp_harness_exit EXIT
+}
+
+# dp_test_init: what every tests/integration script does after sourcing this file:
+#   set -u; cd "$(dirname "$0")/../.." || exit 2; source tests/lib/servers.sh; dp_test_init
+# Calls dp_harness_init and defines, in the script's shell:
+#   B                 the build folder: $BUILD, else build
+#   fail MSG...       prints "FAIL: MSG", marks the test failed (logs are dumped) and exits 1
+#   ok MSG...         prints "ok: MSG"
+#   expect_rc RC CMD...  runs CMD, fails unless it exits RC; its output (with stderr) is in $out
+# A script that needs another meaning (e.g. a fail that goes on) redefines it after this call.
+dp_test_init()
+{
+    dp_harness_init
+    B=${BUILD:-build}
+    fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
+    ok() { echo "ok: $*"; }
+    expect_rc() {
+        local want=$1
+        shift
+        out=$("$@" 2>&1)
+        local rc=$?
+        [ "$rc" -eq "$want" ] || fail "expected exit $want from '$*', got $rc: $out"
+    }
 }
 
 dp_harness_exit()

@@ -82,7 +82,7 @@
     X(STR, hostname, REQ, DP_MSG_HOST_MAX, _)   /* device hostname or IP */                        \
     X(INT, group, REQ, DP_MSG_INT_MAX, _)       /* poller group of the device */                   \
     X(U64, epoch, REQ, 0, _)                    /* leadership fencing epoch */                     \
-    X(I64, cycle_ts, REQ, 0, _)                 /* scheduled slot, unix s (the RRD timestamp) */   \
+    X(I64, cycle_ts, REQ, 0, _)                 /* scheduled slot, unix s */                       \
     X(I64, deadline_ms, REQ, 0, _)              /* wall ms after which the job is stale */         \
     X(INT, attempt, REQ, DP_MSG_ATTEMPT_MAX, _) /* 1 for the first dispatch */                     \
     X(U64, bill_id, OPT, 0, _)                  /* bill to count (kind bill), 0 = none */
@@ -112,7 +112,7 @@
     X(STR, hostname, REQ, DP_MSG_HOST_MAX, _) /* device hostname */                                \
     X(U64, epoch, REQ, 0, _)                  /* epoch copied from the job */                      \
     X(U64, job_id, REQ, 0, _)                 /* job that produced the values */                   \
-    X(I64, ts, REQ, 0, _)                     /* update timestamp, unix s (cycle_ts) */            \
+    X(I64, ts, REQ, 0, _)                     /* update time, unix s: when the device answered */  \
     X(RECORDS, dsets, OPT, DP_MSG_DSETS_MAX, dp_msg_dset)           /* shared DS lists */          \
     X(RECORDS, updates, REQ, DP_MSG_UPDATES_MAX, dp_msg_rrd_update) /* rrd updates */
 

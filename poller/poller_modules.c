@@ -527,7 +527,9 @@ dp_msg_t *poller_metrics_build(const poller_poll_t *poll, const char *hostname, 
     m->hostname = strdup(hostname);
     m->epoch = epoch;
     m->job_id = job_id;
-    m->ts = cycle_ts;
+    /* the time the device answered, as the DB's rates use: a late poll (lease re-issued, a
+       failover, a backlog) then still gives true rates; cycle_ts only if no reply was timed */
+    m->ts = poll->at_ms > 0 ? (poll->at_ms + 500) / 1000 : cycle_ts;
     m->updates = calloc(max, sizeof *m->updates);
     m->dsets = calloc(S_KINDS, sizeof *m->dsets);
     if (!m->hostname || !m->updates || !m->dsets)

@@ -196,8 +196,9 @@ void poller_port_rrd_values(const poller_port_t *p, double out[15]);
 
 /* Builds METRICS for a poll that succeeded: port-id<port_id>.rrd for each port with a port_id,
    poller-perf, uptime, processor-hr-<index>, storage-hrstorage-<descr> (disks) and
-   mempool-hrstorage-<index> (RAM, virtual memory). ts = cycle_ts. Returns a new message
-   (caller owns) or NULL with err (bad hostname). */
+   mempool-hrstorage-<index> (RAM, virtual memory). ts = poll->at_ms (the sample time the DB's
+   rates use) rounded to the second; cycle_ts when at_ms is 0. Returns a new message (caller
+   owns) or NULL with err (bad hostname). */
 dp_msg_t *poller_metrics_build(const poller_poll_t *poll, const char *hostname, uint64_t epoch,
                                uint64_t job_id, int64_t cycle_ts, double took_s, dp_err_t *err);
 

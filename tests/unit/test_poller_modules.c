@@ -180,11 +180,12 @@ DP_TEST(poller_metrics_names_order_values)
         s_take(&p, &h, s_col(&h, POLLER_COL_STOR_USED, 0), i, ASN_INTEGER, &used, sizeof used);
     }
     dp_err_t err = {0};
+    p.at_ms = 1700000123600; /* the device answered 23.6 s into the cycle: ts is that second */
     dp_msg_t *m = poller_metrics_build(&p, "sw1.example.net", 3, 99, 1700000100, 1.5, &err);
     CHECK(m != NULL);
     dp_msg_metrics_t *mm = &m->metrics;
     CHECK_EQ_INT(mm->n_updates, 7);
-    CHECK(mm->ts == 1700000100 && mm->device_id == 42 && mm->epoch == 3 && mm->job_id == 99);
+    CHECK(mm->ts == 1700000124 && mm->device_id == 42 && mm->epoch == 3 && mm->job_id == 99);
     dp_msg_rrd_update_t *u = &mm->updates[0];
     CHECK_EQ_STR(u->rrd, "sw1.example.net/port-id11.rrd");
     size_t nds = 0;

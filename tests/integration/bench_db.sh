@@ -12,11 +12,10 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-BUILD=${BUILD:-build}
+dp_test_init
+BUILD=$B
 DEV=${DEV:-10000} PASSES=${PASSES:-2} WARM=${WARM:-0} SEED=${SEED:-0} BATCH=${BATCH:-128}
 BASE_S=${BASE_S:-0} VANISH=${VANISH:-0} IDENTITY=${IDENTITY:-0} DUMP=${DUMP:-}
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
 BIN=${BENCH_BIN:-$BUILD/tests/bench_db}
 [ -x "$BIN" ] || fail "$BIN missing (make BUILD=$BUILD)"
 dp_start_mariadb DB || fail "mariadb"

@@ -14,15 +14,13 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
-B=${BUILD:-build}
+dp_test_init
 T=$B/tests
 DEV=${DEV:-2000}
 CYCLES=${DP_BENCH_CYCLES:-3}
 WORKERS=${DP_BENCH_WORKERS:-1}
 CONC=${DP_BENCH_CONCURRENCY:-500}
 PERF_OUT=${DP_BENCH_PERF:-}
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 dp_start_mariadb DB || fail "mariadb"
@@ -41,34 +39,12 @@ dp_wait_until 10 snmpget -v2c -c public -r0 -t0.3 "127.8.0.1:$SIM_PORT" 1.3.6.1.
 mkdir -p "$DP_TMP/ctl" "$DP_TMP/spool"
 export APP_KEY=bench-app-key-0123456789abcdef
 ENV=$DP_TMP/bench.env
-cat >"$ENV" <<EOF
-NODE_ID=bench-p1
-APP_KEY=$APP_KEY
-DB_HOST=127.0.0.1
-DB_PORT=$DB_PORT
-DB_DATABASE=distpoll
-DB_USERNAME=distpoll
-DB_PASSWORD=distpoll
-REDIS_HOST=127.0.0.1
-REDIS_PORT=$REDIS_PORT
-DP_SCHEDULERS=tcp://127.0.0.1:$SCHED_PORT
-DP_RRDWRITER_BIND=tcp://127.0.0.1:$RW_PORT
-DP_RRDWRITER=tcp://127.0.0.1:$RW_PORT
-DP_RRDCACHED=unix:$RC_SOCK
-DP_RRD_DIR=$RC_RRD_DIR
-DP_SPOOL_DIR=$DP_TMP/spool
-DP_CONTROL_DIR=$DP_TMP/ctl
-DP_CURVE=true
-DP_POLLER_INTERVAL=300s
-DP_RRD_STEP=300s
-DP_RRA=small
-DP_JOB_TIMEOUT=60s
-DP_SNMP_TIMEOUT=2s
-DP_SNMP_RETRIES=1
-DP_WORKERS=$WORKERS
-DP_CONCURRENCY=$CONC
-DP_LOG_LEVEL=info
-EOF
+dp_node_env "$ENV" "NODE_ID=bench-p1" "APP_KEY=$APP_KEY" "DP_SCHEDULERS=tcp://127.0.0.1:$SCHED_PORT" \
+    "DP_RRDWRITER_BIND=tcp://127.0.0.1:$RW_PORT" "DP_RRDWRITER=tcp://127.0.0.1:$RW_PORT" \
+    "DP_RRDCACHED=unix:$RC_SOCK" "DP_RRD_DIR=$RC_RRD_DIR" "DP_SPOOL_DIR=$DP_TMP/spool" \
+    "DP_CONTROL_DIR=$DP_TMP/ctl" "DP_CURVE=true" "DP_POLLER_INTERVAL=300s" "DP_RRD_STEP=300s" \
+    "DP_RRA=small" "DP_JOB_TIMEOUT=60s" "DP_SNMP_TIMEOUT=2s" "DP_SNMP_RETRIES=1" \
+    "DP_WORKERS=$WORKERS" "DP_CONCURRENCY=$CONC" "DP_LOG_LEVEL=info"
 DP() { env -i PATH="$PATH" "$B/distpoll" --env-file "$ENV" "$@"; }
 DP db migrate >/dev/null || fail "migrate"
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot -N -B distpoll -e "$1"; }

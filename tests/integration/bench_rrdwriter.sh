@@ -16,7 +16,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
+dp_test_init
 source tests/integration/lib_rrdwriter.sh
 DEV=${DEV:-1000} R=${R:-20} WINDOW=${WINDOW:-2000} PORTS=${PORTS:-24} R_DRAIN=${R_DRAIN:-${R:-20}}
 now() { date +%s.%N; }

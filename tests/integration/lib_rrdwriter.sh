@@ -1,17 +1,9 @@
 # lib_rrdwriter.sh - shared by test_rrdwriter_*.sh: start an rrdwriter against the harness's
 # rrdcached, talk to its control socket, read RRD files back. Source after servers.sh and
-# dp_harness_init; needs RC_SOCK/RC_RRD_DIR from dp_start_rrdcached RC.
+# dp_test_init; needs RC_SOCK/RC_RRD_DIR from dp_start_rrdcached RC.
 # shellcheck shell=bash
-B=${BUILD:-build}
 RW_APP_KEY=test-app-key-0123456789abcdef
 RW_NODE=rw1
-
-fail()
-{
-    echo "FAIL: $*"
-    DP_TEST_FAILED=1
-    exit 1
-}
 
 # rw_env FILE [KEY=VALUE...]: writes the rrdwriter's env file (RW_PORT chosen once)
 rw_env()

@@ -9,12 +9,11 @@
 # recreated (stage tables made again on the new connection), and device 1's rates are right.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-. tests/lib/servers.sh
-BIN=${BUILD:-build}/tests/dbbulk
-dp_harness_init
+source tests/lib/servers.sh
+dp_test_init
+BIN=$B/tests/dbbulk
 dp_start_mariadb DB || exit 1
 
-fail() { echo "FAIL: $*"; DP_TEST_FAILED=1; exit 1; }
 sql() { mariadb --no-defaults -S "$DB_SOCK" -uroot -N -B distpoll -e "$1"; }
 export DB_SOCKET="$DB_SOCK" DB_DATABASE=distpoll DB_USERNAME=distpoll DB_PASSWORD=distpoll
 ROWS=3000 # > 2 initial allocations, strings up to 500 bytes: about 0.8 MB in one bulk
@@ -32,7 +31,7 @@ want=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$ROWS" $((ROWS / 7)) $((ROWS / 7)) $
     fail "text row 11: $(sql "SELECT s FROM bulk_t WHERE id = 11")"
 [ "$(sql "SELECT t FROM bulk_t WHERE id = 4")" = "2023-11-14 22:13:21.003" ] ||
     fail "time row 4: $(sql "SELECT t FROM bulk_t WHERE id = 4")"
-out=$("${BUILD:-build}/tests/bench_db" --mariadb-pid "$DB_PID" --devices 40 --ports 6 --batch 16 \
+out=$("$B/tests/bench_db" --mariadb-pid "$DB_PID" --devices 40 --ports 6 --batch 16 \
     --passes 2 --vanish --settle-s 0 2>&1)
 rc=$?
 echo "$out"

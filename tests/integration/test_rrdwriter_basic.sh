@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
+dp_test_init
 source tests/integration/lib_rrdwriter.sh
 
 dp_start_rrdcached RC || fail "rrdcached did not start"

@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 source tests/lib/servers.sh
-dp_harness_init
+dp_test_init
 source tests/integration/lib_rrdwriter.sh
 OUTAGE_S=${DP_OUTAGE_S:-20}
 SIG=${DP_OUTAGE_SIG:-KILL}

@@ -20,7 +20,7 @@ DP_TEST_FAILED=${DP_TEST_FAILED:-0}
 
 dp_harness_init()
 {
-    DP_TMP=$(mktemp -d /tmp/dp-test.XXXXXX)
+    DP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dp-test.XXXXXX")
     export DP_TMP
     trap dp_harness_exit EXIT
 }

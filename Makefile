@@ -115,6 +115,12 @@ fault: deps all
 	DP_OUTAGE_S=60 DP_OUTAGE_SIG=TERM DP_IT_TIMEOUT=900 bash tests/integration/run.sh test_rrdwriter_outage
 	DP_E2E_INTERVAL=60 DP_IT_TIMEOUT=900 bash tests/integration/run.sh test_pipeline
 
+# The rrdwriter's spool across an upgrade and a downgrade: needs git history, builds the old
+# rrdwriter (OLD_REV=rev, default: the last one writing SipHash frames) in a temporary folder.
+.PHONY: upgrade-test
+upgrade-test: deps all
+	BUILD=$(BUILD) bash tests/integration/upgrade_rrdwriter.sh
+
 run: deps all
 	@bash tests/lib/stack.sh start
 

@@ -312,9 +312,14 @@ static int s_on_drain_tick(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop, (void)timer_id;
     rrdwriter_t *self = arg;
-    bool applied = rrdwriter_apply_applied(self->apply) >= rrdwriter_spool_committed(self->spool);
-    if (s_commit(self) == 0 && (applied || !rrdwriter_apply_is_up(self->apply) ||
-                                dp_time_mono_ms() >= self->drain_deadline_ms)) {
+    if (s_commit(self) != 0)
+        return 0; /* try again next tick */
+    /* after a replay the applied position can sit at the end of the last replayed segment while
+       the committed one is the start of the next (empty) segment: nothing is between them */
+    bool applied = rrdwriter_apply_applied(self->apply) >= rrdwriter_spool_committed(self->spool) ||
+                   s_backlog(self) == 0;
+    if (applied || !rrdwriter_apply_is_up(self->apply) ||
+        dp_time_mono_ms() >= self->drain_deadline_ms) {
         dp_log_notice("drained", "applied=%d backlog=%llu", applied,
                       (unsigned long long)s_backlog(self));
         zloop_timer_end(self->loop, self->drain_timer);

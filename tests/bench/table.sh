@@ -43,7 +43,7 @@ printf '%-8s %-14s %8s %8s %9s %12s\n' devices peer polled polls/s cpu/1000 poll
 jq -r '(.runs | map(select(.phase == "warm" or .phase == "cold")) | map({key: "\(.devices)-\(.phase)",
         value: .cpu_s_per_1000_polls.poller}) | from_entries) as $d |
     .peers[] | .devices as $n | .peers[] | [$n, .peer, .devices, .polls_per_s, .cpu_s_per_1000,
-    ((($d["\($n)-warm"] // $d["\($n)-cold"]) // 0) as $p | if $p > 0 then "\(.cpu_s_per_1000 / $p | floor)x" else "-" end)] | @tsv' "$F" |
+    ((($d["\($n)-warm"] // $d["\($n)-cold"]) // 0) as $p | if $p > 0 then "\(.cpu_s_per_1000 / $p * 10 | floor / 10)x" else "-" end)] | @tsv' "$F" |
     awk -F'\t' '{ printf "%-8s %-14s %8s %8s %9s %12s\n", $1, $2, $3, $4, $5, $6 }'
 echo "  (poller_ratio = the peer's CPU per poll / distpoll poller's, warm cycle where measured; target >= 10x)"
 echo

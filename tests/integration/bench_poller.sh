@@ -4,7 +4,7 @@
 # from tests/integration/fakesched. One cold cycle (port rows and RRD files created), then
 # DP_BENCH_CYCLES (3) warm cycles; the warm figure is what counts. Not a test (no pass/fail
 # on numbers); prints one line per cycle and a summary line:
-#   poller: devices=N warm_polls=P cpu_s=C cpu_s_per_1000=X mariadb_cpu_s_per_1000=Y
+#   poller: devices=N warm_polls=P cpu_s=C cpu_s_per_1000=X mariadb_cpu_s_per_1000=Y poller_rss_peak_mb=R
 # (mariadbd's CPU over the same warm cycles: what the poller's DB writes cost the server).
 # Knobs: DEV (2000), DP_BENCH_CYCLES (3), DP_BENCH_WORKERS (1), DP_BENCH_CONCURRENCY (500),
 # DP_BENCH_RATE (jobs/s, 0 = as fast as credit allows; e.g. 170 = one of two pollers of a
@@ -111,6 +111,7 @@ if [ -n "$PERF" ]; then
 fi
 DP ctl poller STATS | grep -E '^(snmp_requests|snmp_timeouts|snmp_parse_errors|jobs_done|jobs_failed|db_batches):' | tr '\n' ' '
 echo
-echo "poller: devices=$DEV warm_polls=$tot_n cpu_s=$tot_c cpu_s_per_1000=$(awk -v c="$tot_c" -v n="$tot_n" 'BEGIN { printf "%.3f", c * 1000 / n }') mariadb_cpu_s_per_1000=$(awk -v c="$tot_d" -v n="$tot_n" 'BEGIN { printf "%.3f", c * 1000 / n }')"
+rss_mb=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$poller_PID/status")
+echo "poller: devices=$DEV warm_polls=$tot_n cpu_s=$tot_c cpu_s_per_1000=$(awk -v c="$tot_c" -v n="$tot_n" 'BEGIN { printf "%.3f", c * 1000 / n }') mariadb_cpu_s_per_1000=$(awk -v c="$tot_d" -v n="$tot_n" 'BEGIN { printf "%.3f", c * 1000 / n }') poller_rss_peak_mb=$rss_mb"
 kill -TERM "$poller_PID"
 echo PASS

@@ -137,6 +137,8 @@ static void s_auth_handle(s_auth_t *self, zsock_t *handler)
     for (zframe_t *f = zmsg_first(req); f && n < DP_ZMQ_ZAP_MIN_FRAMES + 1; f = zmsg_next(req))
         frames[n++] = f;
     const char *reason = s_auth_check(self, frames, n);
+    /* counted before the reply: once a peer is through, the count already shows it */
+    atomic_fetch_add(reason ? &s_denied : &s_allowed, 1);
 
     zmsg_t *reply = zmsg_new();
     zmsg_addstr(reply, DP_ZMQ_ZAP_VERSION);
@@ -153,10 +155,8 @@ static void s_auth_handle(s_auth_t *self, zsock_t *handler)
         char addr[DP_ZMQ_ADDR_MAX], mech[16];
         s_frame_text(n > 3 ? frames[3] : NULL, addr, sizeof addr);
         s_frame_text(n > 5 ? frames[5] : NULL, mech, sizeof mech);
-        atomic_fetch_add(&s_denied, 1);
         s_log_denial(self, addr, mech, reason);
-    } else
-        atomic_fetch_add(&s_allowed, 1);
+    }
     zmsg_destroy(&req);
 }
 

@@ -12,10 +12,10 @@
     sends its new values only: the _prev columns and poll_prev take the row's old values
     server-side. Every value, device-supplied text included (sysName, storage descriptions:
     made valid UTF-8 first), is a bound parameter; ifName/ifDescr/ifAlias go as one JSON
-    parameter read by JSON_TABLE, and only when they were walked or changed. The discoverer owns the port inventory (it marks vanished
-    ports deleted and returning ones undeleted); the batch only inserts a row for a port it has
-    never seen (so polling works before discovery) and never changes `deleted`.
-    SPDX-License-Identifier: MIT */
+    parameter read by JSON_TABLE, and only when they were walked or changed. The discoverer owns the
+   port inventory (it marks vanished ports deleted and returning ones undeleted); the batch only
+   inserts a row for a port it has never seen (so polling works before discovery) and never changes
+   `deleted`. SPDX-License-Identifier: MIT */
 #ifndef POLLER_DB_H
 #define POLLER_DB_H
 

@@ -116,9 +116,12 @@ static const s_entry_t s_table[] = {
     S_NUM("DP_RRD_STEP", S_DURATION, rrd_step_ms, "300s", S_MS_PER_S, S_MS_PER_D, 0,
           "RRD step of new files (heartbeat = 2 x step)"),
     S_STR("DP_SPOOL_DIR", spool_dir, "/var/lib/distpoll/spool", 0,
-          "spool for metrics while rrdwriter is unreachable"),
+          "rrdwriter's durable spool: metrics until rrdcached has them"),
     S_NUM("DP_SPOOL_MAX_MB", S_INT, spool_max_mb, "1024", 1, 1048576, S_RELOAD,
           "spool size cap, MiB"),
+    S_NUM("DP_METRICS_BUFFER_MB", S_INT, metrics_buffer_mb, "32", 1, 65536, S_RELOAD,
+          "METRICS a poller keeps until the rrdwriter acknowledges them, MiB; when full it"
+          " stops taking jobs"),
     S_NUM("DP_POLLER_INTERVAL", S_DURATION, poller_interval_ms, "300s", S_MS_PER_S, S_MS_PER_D,
           S_RELOAD, "how often each device is polled"),
     S_NUM("DP_DISCOVERY_INTERVAL", S_DURATION, discovery_interval_ms, "6h", S_MS_PER_S,

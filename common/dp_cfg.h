@@ -54,6 +54,7 @@ typedef struct dp_cfg {
     int64_t rrd_step_ms;           /* DP_RRD_STEP, step of new RRD files (whole seconds) */
     char *spool_dir;               /* DP_SPOOL_DIR */
     int spool_max_mb;              /* DP_SPOOL_MAX_MB */
+    int metrics_buffer_mb;         /* DP_METRICS_BUFFER_MB, a poller's unacked METRICS cap */
     int64_t poller_interval_ms;    /* DP_POLLER_INTERVAL */
     int64_t discovery_interval_ms; /* DP_DISCOVERY_INTERVAL */
     int64_t billing_interval_ms;   /* DP_BILLING_INTERVAL */

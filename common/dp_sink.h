@@ -6,7 +6,8 @@
     msg_ids are unique per sender across restarts (random 64-bit start, then +1).
     With dp_sink_set_tap every METRICS put on the wire (first sends and resends) and every ACK
     frame received is copied to the daemon's tap (`distpoll tap`).
-    Not thread-safe: use a sink only in the thread that runs its zloop.
+    Not thread-safe: use a sink only in the thread that runs its zloop; only dp_sink_encode may
+    be called from other threads (workers encode, the loop's thread sends the bytes).
     SPDX-License-Identifier: MIT */
 #ifndef DP_SINK_H
 #define DP_SINK_H
@@ -21,10 +22,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define DP_SINK_RESEND_MS 5000                 /* resend an unacked message after this */
-#define DP_SINK_MAX_BYTES (256u * 1024 * 1024) /* unacked encoded bytes before "full" */
+#define DP_SINK_RESEND_MS 5000                /* resend an unacked message after this */
+#define DP_SINK_MAX_BYTES (32u * 1024 * 1024) /* unacked encoded bytes before "full" */
 
 typedef struct dp_sink dp_sink_t;
+
+/* A METRICS message stamped and encoded by dp_sink_encode, for dp_sink_send_encoded. */
+typedef struct {
+    uint64_t id; /* its msg_id */
+    char *data;  /* the encoding (malloc'd); NULL: none */
+    size_t size;
+} dp_sink_bytes_t;
 
 /* Connects a DEALER to endpoint (CURVE with keys; keys NULL only for local endpoints) and
    registers its socket and a resend timer with loop. node: this worker's NODE_ID, stamped as
@@ -42,6 +50,20 @@ void dp_sink_destroy(dp_sink_t **p);
    right now (peer away) stays pending and is resent later: that is not an error. */
 int dp_sink_send(dp_sink_t *s, dp_msg_t **metrics, dp_err_t *err);
 
+/* The first half of dp_sink_send, safe to call from any thread (it reads only the node name
+   and takes the msg_id from an atomic counter): stamps and encodes *metrics into out and
+   destroys it (sets *metrics to NULL). Workers encode in their own threads, so the loop's
+   thread only queues finished bytes, back to back (one wake-up of ZeroMQ's I/O thread for a
+   batch instead of one per message). Returns 0 or -1 (err set, out zeroed). */
+int dp_sink_encode(dp_sink_t *s, dp_msg_t **metrics, dp_sink_bytes_t *out, dp_err_t *err);
+
+/* The second half: keeps and sends what dp_sink_encode made, taking ownership of b->data
+   (b is zeroed). Nothing happens when b->data is NULL. */
+void dp_sink_send_encoded(dp_sink_t *s, dp_sink_bytes_t *b);
+
+/* Frees b->data (bytes never handed to the sink) and zeroes b. NULL-safe. */
+void dp_sink_bytes_free(dp_sink_bytes_t *b);
+
 /* Number of unacked messages. */
 size_t dp_sink_pending(const dp_sink_t *s);
 
@@ -57,7 +79,7 @@ int dp_sink_flush(dp_sink_t *s, int timeout_ms);
 size_t dp_sink_poll(dp_sink_t *s, int timeout_ms);
 
 /* Counts into stats (borrowed; may be NULL): metrics_sent, metrics_acked, metrics_resent,
-   plus gauge metrics_pending. */
+   plus gauges metrics_pending and metrics_pending_bytes. */
 void dp_sink_set_stats(dp_sink_t *s, dp_stats_t *stats);
 
 /* Copies every METRICS sent (DP_TAP_OUT) and every frame received (DP_TAP_IN) to tap
@@ -67,7 +89,7 @@ void dp_sink_set_tap(dp_sink_t *s, dp_tap_t *tap);
 /* Overrides the resend delay (tests); ms >= 1. */
 void dp_sink_set_resend_ms(dp_sink_t *s, int ms);
 
-/* Overrides the byte cap (tests); bytes >= 1. */
+/* Sets the byte cap (DP_METRICS_BUFFER_MB; tests); bytes >= 1. */
 void dp_sink_set_max_bytes(dp_sink_t *s, size_t bytes);
 
 /* Unacked encoded bytes. */

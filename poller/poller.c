@@ -110,19 +110,18 @@ static void s_check_drained(poller_t *self)
 
 static void s_on_done(poller_t *self, const poller_done_t *done)
 {
-    dp_msg_t *m = done->metrics;
+    dp_sink_bytes_t b = done->metrics;
     if (done->snmp_ms >= 0)
         dp_jobs_trace(self->jobs, done->device_id, done->job_id, "snmp_ms", "%lld",
                       (long long)done->snmp_ms);
-    if (m) {
-        dp_err_t err = {0};
-        if (!self->sink)
-            dp_msg_destroy(&m);
-        else if (dp_sink_send(self->sink, &m, &err) != 0)
-            dp_log_warn("metrics refused", "job_id=%" PRIu64 " err=\"%s\"", done->job_id, err.text);
-        else
+    if (b.data) {
+        if (!self->sink) {
+            dp_sink_bytes_free(&b);
+        } else {
+            dp_sink_send_encoded(self->sink, &b);
             dp_jobs_trace(self->jobs, done->device_id, done->job_id, "metrics_sent_ms", "%lld",
                           (long long)dp_time_wall_ms());
+        }
     }
     dp_jobs_finish(self->jobs, done->job_id, (dp_msg_status_t)done->status,
                    done->reason[0] ? done->reason : NULL, done->took_ms);
@@ -243,13 +242,15 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     poller_t *self = arg;
-    bool pause = self->draining || (self->sink && dp_sink_full(self->sink));
+    /* paused at DP_METRICS_BUFFER_MB of unacknowledged METRICS, resumed below half of it */
+    size_t cap = (size_t)self->cfg->metrics_buffer_mb << 20;
+    size_t bytes = self->sink ? dp_sink_pending_bytes(self->sink) : 0;
+    bool pause = self->draining || (self->paused ? bytes >= cap / 2 : bytes >= cap);
     if (pause != self->paused) {
         if (!self->draining)
-            dp_log_notice(pause ? "metrics backlog full: pausing jobs"
-                                : "metrics backlog "
-                                  "drained: resuming jobs",
-                          "pending=%zu", self->sink ? dp_sink_pending(self->sink) : 0);
+            dp_log_notice(pause ? "metrics backlog full (DP_METRICS_BUFFER_MB): pausing jobs"
+                                : "metrics backlog down to half: resuming jobs",
+                          "pending=%zu pending_bytes=%zu", dp_sink_pending(self->sink), bytes);
         dp_jobs_pause(self->jobs, pause);
         self->paused = pause;
     }
@@ -309,6 +310,8 @@ static void s_on_reload(dp_daemon_t *d, void *arg)
     dp_log_set_level(self->cfg->log_level);
     s_send_cfg(self);
     dp_jobs_set_slots(self->jobs, s_slots(self->cfg));
+    if (self->sink)
+        dp_sink_set_max_bytes(self->sink, (size_t)self->cfg->metrics_buffer_mb << 20);
     s_load_settings(self);
     dp_log_notice("reloaded", "applied=%d changed=\"%s\" needs_restart=\"%s\"", n, changed,
                   restart);
@@ -374,7 +377,9 @@ poller_t *poller_new(dp_daemon_t *d, dp_cfg_t *cfg, const dp_zmq_keys_t *keys, i
             goto fail;
         dp_sink_set_stats(self->sink, stats);
         dp_sink_set_tap(self->sink, self->tap);
+        dp_sink_set_max_bytes(self->sink, (size_t)cfg->metrics_buffer_mb << 20);
     }
+    self->sh.sink = self->sink; /* before the workers start: they encode METRICS */
     if (s_start_workers(self, err) != 0)
         goto fail;
     dp_jobs_set_intake(self->jobs, S_INTAKE_MS);

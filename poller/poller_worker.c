@@ -225,9 +225,13 @@ static poller_done_t *s_reply(poller_worker_t *w, const dp_msg_job_t *job, dp_ms
     *done = (poller_done_t){.job_id = job->job_id,
                             .device_id = job->device_id,
                             .status = (int)st,
-                            .metrics = metrics,
                             .took_ms = took_ms < 0 ? 0 : took_ms,
                             .snmp_ms = -1};
+    dp_err_t err = {0};
+    if (!w->sh->sink)
+        dp_msg_destroy(&metrics);
+    else if (metrics && dp_sink_encode(w->sh->sink, &metrics, &done->metrics, &err) != 0)
+        dp_log_warn("metrics refused", "job_id=%" PRIu64 " err=\"%s\"", job->job_id, err.text);
     snprintf(done->reason, sizeof done->reason, "%s", reason ? reason : "");
     return done;
 }

@@ -7,13 +7,14 @@
       main -> worker  "sb"   "JOBS", dp_msg_t *jobs[n] (dp_worker_send_jobs; "sp" "JOB" works too)
                       "ssss" "CFG", snmp_timeout_ms, snmp_retries, concurrency (decimal)
                       "ss"   "POLL", host-or-id  (poll now, no writes) -> "POLLED" text
-      worker -> main  "sb"   "DONE", poller_done_t[n] (metrics ownership passes to main)
+      worker -> main  "sb"   "DONE", poller_done_t[n] (the METRICS bytes pass to main)
                       "ss"   "POLLED", text
     SPDX-License-Identifier: MIT */
 #ifndef POLLER_WORKER_H
 #define POLLER_WORKER_H
 
 #include "dp_cfg.h"
+#include "dp_sink.h"
 #include "dp_stats.h"
 
 #include <czmq.h>
@@ -28,7 +29,7 @@ typedef struct {
     uint64_t device_id;
     int status; /* dp_msg_status_t */
     char reason[POLLER_REASON_MAX];
-    void *metrics; /* dp_msg_t * METRICS or NULL; the receiver owns it */
+    dp_sink_bytes_t metrics; /* METRICS encoded by the worker (data NULL: none); main sends it */
     int64_t took_ms;
     int64_t snmp_ms; /* time spent in SNMP (the trace's snmp_ms); -1 when not polled */
 } poller_done_t;
@@ -40,6 +41,7 @@ typedef struct {
     dp_counter_t *snmp_toobig, *inflight, *db_batches, *db_errors, *reboots, *claims_busy;
     dp_counter_t *claims_done, *stale_epoch, *db_ms;
     _Atomic uint64_t poll_hist[POLLER_HIST_BUCKETS]; /* poll durations, ~20 % wide buckets */
+    dp_sink_t *sink; /* main's sink, for dp_sink_encode only; NULL: METRICS are dropped */
 } poller_shared_t;
 
 /* Registers the counters in stats. */

@@ -79,7 +79,7 @@ cycle() # N -> "polls ok cpu_s wall_ms db_cpu_s"
     d0=$(cpu_s "$DB_PID")
     t0=$(date +%s%3N)
     "$T/fakesched" --bind "tcp://127.0.0.1:$SCHED_PORT" --curve --epoch 5 --cycle $((C0 + $1)) \
-        --job-base $(($1 * 1000000)) --timeout $((120 + DEV / (RATE > 0 ? RATE : DEV))) \
+        --job-base $(($1 * 1000000)) --timeout $((120 + DEV / (RATE > 0 ? RATE : 100))) \
         --rate "$RATE" <"$DEVICES" >"$out" || fail "cycle $1: $(tail -2 "$out")"
     t1=$(date +%s%3N)
     c1=$(cpu_s "$poller_PID")

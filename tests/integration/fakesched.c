@@ -5,7 +5,8 @@
     usage: fakesched --bind EP [--curve] --epoch N --cycle TS [--job-base ID] [--timeout S]
                      [--rate JOBS_PER_S]
     --rate paces the jobs (at most JOBS_PER_S since the first CREDIT, within the credit) as a
-    scheduler spreading a cycle does; without it every job goes out as soon as credit allows.
+    scheduler spreading a cycle does, sending what is due every 100 ms as its dispatch tick
+    does; without it every job goes out as soon as credit allows.
     --curve derives the CURVE keys from $APP_KEY (as the daemons do). Devices are sent in
     order; with several pollers connected, jobs go to whichever has credit.
     SPDX-License-Identifier: MIT */
@@ -118,7 +119,9 @@ int main(int argc, char **argv)
     int64_t deadline = dp_time_mono_ms() + (int64_t)timeout_s * 1000, rate_t0 = 0;
     while (results < n && dp_time_mono_ms() < deadline) {
         if (rate > 0 && credit_peer && credit_left > 0 && sent < n) {
-            int due = (int)(rate * (double)(dp_time_mono_ms() - rate_t0) / 1000.0) - sent;
+            /* on a 100 ms tick, like the scheduler's dispatch */
+            int64_t tick_ms = (dp_time_mono_ms() - rate_t0) / 100 * 100;
+            int due = (int)(rate * (double)tick_ms / 1000.0) - sent;
             for (; due > 0 && credit_left > 0 && sent < n; due--, credit_left--, sent++)
                 if (s_send_job(router, credit_peer, &devs[sent], job_base + (uint64_t)sent, epoch,
                                cycle) != 0)

@@ -1,6 +1,7 @@
 /*  test_sink.c - dp_sink against an in-process ROUTER: ACKs clear pending messages, unacked ones
     are resent, messages sent before the peer exists go out in order once it binds, the byte cap
-    makes the sink "full", only METRICS are accepted; dp_msg_peek_id.
+    makes the sink "full", only METRICS are accepted; METRICS encoded in other threads
+    (dp_sink_encode) get distinct ids and arrive whole; dp_msg_peek_id.
     SPDX-License-Identifier: MIT */
 #include "dp_test.h"
 #include "dp_msg.h"
@@ -9,6 +10,7 @@
 #include "dp_time.h"
 #include "dp_zmq.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +211,92 @@ DP_TEST(sink_full_and_refusals)
     dp_sink_destroy(&other);
     dp_sink_destroy(&sink);
     zloop_destroy(&loop);
+}
+
+#define S_ENC_THREADS 3
+#define S_ENC_EACH    200
+
+typedef struct {
+    dp_sink_t *sink;
+    int base;
+    dp_sink_bytes_t out[S_ENC_EACH];
+    int failures;
+} s_enc_arg_t;
+
+static void *s_encoder(void *p)
+{
+    s_enc_arg_t *a = p;
+    for (int i = 0; i < S_ENC_EACH; i++) {
+        dp_msg_t *m = s_metrics(a->base + i);
+        dp_err_t err = {0};
+        if (dp_sink_encode(a->sink, &m, &a->out[i], &err) != 0 || m != NULL || !a->out[i].data)
+            a->failures++;
+    }
+    return NULL;
+}
+
+static int s_cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+DP_TEST(sink_encode_in_threads)
+{
+    char ep[128];
+    s_endpoint(ep, sizeof ep, "d");
+    dp_err_t err = {0};
+    zsock_t *router = dp_zmq_server(ZMQ_ROUTER, ep, NULL, &err);
+    CHECK(router);
+    zloop_t *loop = zloop_new();
+    dp_sink_t *sink = dp_sink_new(loop, ep, NULL, "w1", &err);
+    CHECK(sink);
+    static s_enc_arg_t args[S_ENC_THREADS];
+    pthread_t th[S_ENC_THREADS];
+    for (int t = 0; t < S_ENC_THREADS; t++) {
+        args[t] = (s_enc_arg_t){.sink = sink, .base = 10000 * (t + 1)};
+        CHECK(pthread_create(&th[t], NULL, s_encoder, &args[t]) == 0);
+    }
+    for (int t = 0; t < S_ENC_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        CHECK_EQ_INT(args[t].failures, 0);
+    }
+    /* a refused message leaves nothing to send */
+    dp_msg_t *job = dp_msg_new(DP_MSG_JOB);
+    dp_sink_bytes_t none;
+    CHECK(dp_sink_encode(sink, &job, &none, &err) == -1 && job == NULL && none.data == NULL);
+    dp_sink_send_encoded(sink, &none);
+    dp_sink_bytes_free(&none);
+    for (int t = 0; t < S_ENC_THREADS; t++)
+        for (int i = 0; i < S_ENC_EACH; i++) {
+            dp_sink_send_encoded(sink, &args[t].out[i]);
+            CHECK(args[t].out[i].data == NULL);
+        }
+    const int n = S_ENC_THREADS * S_ENC_EACH;
+    CHECK_EQ_INT(dp_sink_pending(sink), n);
+    uint64_t *ids = calloc((size_t)n, sizeof *ids);
+    int got = 0, ts_ok = 0;
+    while (got < n) {
+        dp_msg_t *m = s_recv(router, sink, NULL, 5000);
+        if (!m)
+            break;
+        int64_t ts = m->metrics.ts;
+        ts_ok += ts % 10000 < S_ENC_EACH && ts / 10000 >= 1 && ts / 10000 <= S_ENC_THREADS &&
+                 m->metrics.updates[0].values[0] == (double)ts;
+        ids[got++] = m->msg_id;
+        dp_msg_destroy(&m);
+    }
+    CHECK_EQ_INT(got, n);
+    CHECK_EQ_INT(ts_ok, n);
+    qsort(ids, (size_t)got, sizeof *ids, s_cmp_id);
+    int dups = 0;
+    for (int i = 1; i < got; i++)
+        dups += ids[i] == ids[i - 1];
+    CHECK_EQ_INT(dups, 0);
+    free(ids);
+    dp_sink_destroy(&sink);
+    zloop_destroy(&loop);
+    zsock_destroy(&router);
 }
 
 DP_TEST(sink_msg_peek_id)

@@ -55,7 +55,7 @@ struct scheduler_dispatch {
     dp_stats_t *stats;                /* borrowed */
     dp_trace_batch_t *trace;          /* borrowed; NULL: no trace stamps */
     dp_counter_t *c_emitted, *c_done, *c_failed, *c_reissued, *c_expired, *c_late, *c_busy,
-        *c_already, *c_bad, *c_send_failed, *c_abandoned, *c_stale;
+        *c_refused, *c_already, *c_bad, *c_send_failed, *c_abandoned, *c_stale;
 };
 
 static const char *s_stages[S_KINDS] = {NULL, "poller", "discoverer", "biller"};
@@ -205,9 +205,16 @@ static void s_on_result(scheduler_dispatch_t *d, const void *rid, size_t len,
     bool busy = r->status == DP_MSG_STATUS_ERROR && r->reason && strcmp(r->reason, "busy") == 0;
     bool stale =
         r->status == DP_MSG_STATUS_ERROR && r->reason && strcmp(r->reason, "stale epoch") == 0;
+    /* a worker that sent no credit turned the job away untried (dp_jobs: paused at its
+       metrics buffer or draining, full, no handler): requeued, not a failure */
+    bool refused = r->status == DP_MSG_STATUS_ERROR && r->reason &&
+                   (strcmp(r->reason, "paused") == 0 || strcmp(r->reason, "no credit") == 0 ||
+                    strcmp(r->reason, "no handler") == 0);
     if (r->status == DP_MSG_STATUS_ERROR) {
         if (busy)
             (*d->c_busy)++;
+        else if (refused)
+            (*d->c_refused)++;
         else
             (*d->c_failed)++;
         if (stale)
@@ -375,6 +382,7 @@ scheduler_dispatch_t *scheduler_dispatch_new(const char *node, dp_stats_t *stats
     d->c_expired = dp_stats_counter(stats, "jobs_expired");
     d->c_late = dp_stats_counter(stats, "results_late");
     d->c_busy = dp_stats_counter(stats, "jobs_busy");
+    d->c_refused = dp_stats_counter(stats, "jobs_refused");
     d->c_already = dp_stats_counter(stats, "jobs_already_done");
     d->c_bad = dp_stats_counter(stats, "messages_bad");
     d->c_send_failed = dp_stats_counter(stats, "send_failed");

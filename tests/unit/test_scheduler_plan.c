@@ -284,8 +284,12 @@ DP_TEST(scheduler_dispatch_credit_bounds_jobs)
     /* results free slots; the next CREDIT lets more through */
     s_result(d, "wa", wire.ids[0], wire.dev[0], NULL, 20, T_NOW);
     s_result(d, "wa", wire.ids[1], wire.dev[1], "busy", 20, T_NOW);
+    s_result(d, "wa", wire.ids[2], wire.dev[2], "paused", 20, T_NOW); /* turned away untried */
     CHECK_EQ_INT(dp_stats_get(st, "jobs_done"), 1);
     CHECK_EQ_INT(dp_stats_get(st, "jobs_busy"), 1);
+    CHECK_EQ_INT(dp_stats_get(st, "jobs_refused"), 1);
+    CHECK_EQ_INT(dp_stats_get(st, "jobs_failed"), 0);
+    CHECK_EQ_INT(scheduler_dispatch_leases(d, DP_MSG_KIND_POLL), 0);
     s_credit(d, "wa", 2, 3, 0, 30);
     CHECK_EQ_INT(scheduler_dispatch_run(d, 1, 30, T_NOW), 2);
     CHECK((wire.ids[3] >> 32) == 1);              /* job ids carry the epoch */

@@ -16,7 +16,8 @@
 # file: LibreNMS's layout, 2.5 MB per port, does not fit 2.4M ports on this disk).
 # Knobs: DP_BENCH_SIZES, DP_BENCH_SECONDS, DP_BENCH_COLD_SECONDS (3600, the 100,000 cold cycle),
 # DP_BENCH_POLLERS (2), DP_BENCH_WORKERS (1 thread each), DP_BENCH_PEER_SECONDS (15),
-# DP_BENCH_WALK_DEVICES (100), DP_BENCH_MARIADB_ARGS (extra mariadbd options),
+# DP_BENCH_WALK_DEVICES (100), DP_BENCH_PVE=0 skips the interleaved poller-vs-snmp_exporter
+# rounds (tests/bench/poller_vs_exporter.sh, ~5 min), DP_BENCH_MARIADB_ARGS (extra mariadbd options),
 # DP_BENCH_DB_DIGEST=1 (prints MariaDB's time per statement; add --performance-schema=ON to the
 # options), DP_BENCH_RW=0 skips the rrdwriter-alone run, DP_BENCH_MIN_FREE_GB (40, for the
 # 100,000 run), DP_BENCH_DRAIN_SECONDS (120: how long the rrdwriter may catch up after the
@@ -359,10 +360,19 @@ if [ "${DP_BENCH_RW:-1}" != 0 ]; then
 else
     echo '{}' >"$RES/rrdwriter.json"
 fi
+if [ "${DP_BENCH_PVE:-1}" != 0 ]; then
+    say "poller vs snmp_exporter, interleaved (tests/bench/poller_vs_exporter.sh)"
+    out=$(BUILD=$B bash tests/bench/poller_vs_exporter.sh 2>&1)
+    echo "$out" | grep -E '^(round|medians)' | sed 's/^/  /' >&2
+    tail -n1 <<<"$out" | jq -c . >"$RES/pve.json" 2>/dev/null || echo '{"error":"poller_vs_exporter.sh failed"}' >"$RES/pve.json"
+else
+    echo '{}' >"$RES/pve.json"
+fi
 for n in $SIZES; do s_size "$n"; done
 
 # ---- JSON and the table ---------------------------------------------------------------------
 jq -n --slurpfile sim "$RES/simload.json" --slurpfile rw "$RES/rrdwriter.json" \
+    --slurpfile pve "$RES/pve.json" \
     --argjson ports $PORTS --argjson interval $INTERVAL --argjson pollers "$POLLERS" \
     --argjson workers "$WORKERS" --argjson box "$SECS" --arg host "$(nproc) cores" \
     --slurpfile runs <(cat "$RES"/*-cold.json "$RES"/*-warm.json "$RES"/*-skip.json 2>/dev/null) \
@@ -370,6 +380,7 @@ jq -n --slurpfile sim "$RES/simload.json" --slurpfile rw "$RES/rrdwriter.json" \
     '{machine: $host, ports_per_device: $ports, hc: true, rra: "small", interval_s: $interval,
       pollers: $pollers, threads_per_poller: $workers, time_box_s: $box,
       runs: ($runs | sort_by(.devices, .phase)), peers: ($peers | sort_by(.devices)),
-      dpsim_alone: $sim[0], rrdwriter_alone: $rw[0]}' >"$OUT" || fail "writing $OUT"
+      dpsim_alone: $sim[0], rrdwriter_alone: $rw[0], poller_vs_exporter: $pve[0]}' >"$OUT" ||
+    fail "writing $OUT"
 bash tests/bench/table.sh "$OUT"
 echo "JSON: $OUT"

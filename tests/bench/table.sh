@@ -45,7 +45,11 @@ jq -r '(.runs | map(select(.phase == "warm" or .phase == "cold")) | map({key: "\
     .peers[] | .devices as $n | .peers[] | [$n, .peer, .devices, .polls_per_s, .cpu_s_per_1000,
     ((($d["\($n)-warm"] // $d["\($n)-cold"]) // 0) as $p | if $p > 0 then "\(.cpu_s_per_1000 / $p * 10 | floor / 10)x" else "-" end)] | @tsv' "$F" |
     awk -F'\t' '{ printf "%-8s %-14s %8s %8s %9s %12s\n", $1, $2, $3, $4, $5, $6 }'
-echo "  (poller_ratio = the peer's CPU per poll / distpoll poller's, warm cycle where measured; target >= 10x)"
+echo "  (poller_ratio = the peer's CPU per poll / distpoll poller's, warm cycle where measured; target >= 10x;"
+echo "   the peer ran alone, the poller beside a saturating MariaDB and rrdcached: see the interleaved rounds)"
+jq -r '.poller_vs_exporter // {} | select(.ratio != null) |
+    "Interleaved, same conditions (poller_vs_exporter.sh, medians of \(.rounds | length) rounds): snmp_exporter \(.exporter_median), poller \(.poller_median) CPU-s per 1000 polls = \(.ratio)x (target >= 10x)",
+    "  rounds (exporter/poller): \([.rounds[] | "\(.exporter)/\(.poller)"] | join("  "))"' "$F"
 echo
 jq -r '"dpsim alone, 1 thread: \(.dpsim_alone.pdus_per_s) PDUs/s at \(.dpsim_alone.dpsim_cpu_share) of a core = \(.dpsim_alone.pdus_per_cpu_s) PDUs per CPU-second (target >= 30,000 on one core)",
   "rrdwriter alone (bench_rrdwriter.sh): \(.rrdwriter_alone.live_updates_per_s // "-") updates/s live end to end, \(.rrdwriter_alone.drain_updates_per_s // "-") updates/s draining its spool (target >= 200,000)"' "$F"

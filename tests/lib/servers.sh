@@ -387,7 +387,7 @@ dp_start_dpsim()
 {
     local name=$1 addr=$2
     shift 2
-    local port log=$DP_TMP/$1.log
+    local port log=$DP_TMP/$name.log
     port=$(dp_free_port)
     "${BUILD:-build}/dpsim" --port "$port" "$@" >"$log" 2>&1 &
     local pid=$!

@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_SCHEDULERS 32   /* endpoints in DP_SCHEDULERS */
-#define S_INTAKE_MAX     4096 /* frames read from one DEALER in one go */
+#define S_MAX_SCHEDULERS 32    /* endpoints in DP_SCHEDULERS */
+#define S_INTAKE_MAX     4096  /* frames read from one DEALER in one go */
+#define S_LOG_EVERY_MS   10000 /* at most one "result not sent" warning per this */
 
 /* A dp_http histogram's counters (named as dp_http_observe_ms names them). */
 typedef struct {
@@ -57,6 +58,8 @@ struct dp_jobs {
     dp_counter_t *c_received;           /* jobs_received */
     dp_counter_t *c_stale;              /* jobs_stale */
     dp_counter_t *c_results;            /* results_sent */
+    dp_counter_t *c_unsent;             /* results_unsent (scheduler gone or full) */
+    dp_log_limit_t log_unsent;          /* "result not sent" warnings */
     dp_counter_t *c_refused;            /* jobs_refused (paused, full, no handler) */
     dp_counter_t *c_bad;                /* jobs_bad (undecodable) */
     dp_counter_t *c_done;               /* jobs_done (ok or down); NULL: the daemon's */
@@ -548,10 +551,16 @@ int dp_jobs_finish(dp_jobs_t *j, uint64_t job_id, dp_msg_status_t status, const 
     s_count(status == DP_MSG_STATUS_OK || status == DP_MSG_STATUS_DOWN ? j->c_done : j->c_failed);
     s_observe(j, took_ms);
     s_set_gauges(j);
+    uint64_t held = 0;
     if (s_send(j, sched, &m) == 0)
         s_count(j->c_results);
-    else
-        dp_log_warn("result not sent", "job_id=%" PRIu64 " to=%s", job_id, j->endpoints[sched]);
+    else {
+        s_count(j->c_unsent);
+        if (dp_log_limit(&j->log_unsent, S_LOG_EVERY_MS, &held))
+            dp_log_warn("result not sent (the scheduler requeues the job when its lease expires)",
+                        "job_id=%" PRIu64 " to=%s suppressed=%" PRIu64, job_id, j->endpoints[sched],
+                        held);
+    }
     if (j->intake_ms > 0)
         j->credit_due = true;
     else
@@ -577,6 +586,7 @@ void dp_jobs_set_stats(dp_jobs_t *j, dp_stats_t *stats)
     j->c_received = dp_stats_counter(stats, "jobs_received");
     j->c_stale = dp_stats_counter(stats, "jobs_stale");
     j->c_results = dp_stats_counter(stats, "results_sent");
+    j->c_unsent = dp_stats_counter(stats, "results_unsent");
     j->c_refused = dp_stats_counter(stats, "jobs_refused");
     j->c_bad = dp_stats_counter(stats, "jobs_bad");
     int before = dp_stats_size(stats);

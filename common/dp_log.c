@@ -120,3 +120,18 @@ void dp_log_write(dp_log_level_t level, const char *msg, const char *kvfmt, ...)
     ssize_t rc = write(atomic_load(&s_fd), line, (size_t)n);
     (void)rc;
 }
+
+//  --------------------------------------------------------------------------
+bool dp_log_limit(dp_log_limit_t *l, int64_t every_ms, uint64_t *suppressed)
+{
+    int64_t now = dp_time_mono_ms();
+    if (l->last_ms != 0 && now - l->last_ms < every_ms) {
+        l->suppressed++;
+        return false;
+    }
+    l->last_ms = now;
+    if (suppressed)
+        *suppressed = l->suppressed;
+    l->suppressed = 0;
+    return true;
+}

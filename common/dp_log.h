@@ -6,6 +6,7 @@
 #define DP_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum {
     DP_LOG_ERROR = 0,
@@ -42,6 +43,17 @@ void dp_log_write(dp_log_level_t level, const char *msg, const char *kvfmt, ...)
 /* Appends key=value to buf with logfmt quoting of value when needed.
    Returns the number of bytes the full output needs (as snprintf). */
 int dp_log_kv(char *buf, int size, const char *key, const char *value);
+
+/* A rate limit for one repeated warning (a per-job failure that can hit thousands of jobs at
+   once). Zero-initialise; not thread-safe (one per thread or per object). */
+typedef struct {
+    int64_t last_ms;     /* monotonic time of the last message let through; 0: none yet */
+    uint64_t suppressed; /* held back since then */
+} dp_log_limit_t;
+
+/* True when the message may be logged now (at most one per every_ms); then *suppressed gets
+   how many were held back since the previous one (log it with the message). */
+bool dp_log_limit(dp_log_limit_t *l, int64_t every_ms, uint64_t *suppressed);
 
 #define DP_LOG(level, msg, ...)                                                                    \
     do {                                                                                           \

@@ -36,6 +36,7 @@ struct dp_sink {
     size_t pending_bytes;     /* sum of entry sizes */
     size_t n_unsent;          /* entries with unsent set */
     size_t max_bytes;         /* full at or above this */
+    bool full;                /* set at max_bytes, cleared below half of it */
     int resend_ms;            /* resend delay */
     dp_counter_t *sent;       /* metrics_sent or NULL */
     dp_counter_t *acked;      /* metrics_acked or NULL */
@@ -86,8 +87,14 @@ static void s_entry_free(void **p)
     *p = NULL;
 }
 
+//  After every change of pending_bytes: the full flag (with hysteresis, so a worker that
+//  paused takes jobs again in a batch, not one job per ACK) and the gauges.
 static void s_gauge(dp_sink_t *s)
 {
+    if (s->pending_bytes >= s->max_bytes)
+        s->full = true;
+    else if (s->pending_bytes < s->max_bytes / 2)
+        s->full = false;
     if (s->stats) {
         dp_stats_set(s->stats, "metrics_pending", zhashx_size(s->by_id));
         dp_stats_set(s->stats, "metrics_pending_bytes", s->pending_bytes);
@@ -372,7 +379,7 @@ size_t dp_sink_pending(const dp_sink_t *s)
 //  --------------------------------------------------------------------------
 bool dp_sink_full(const dp_sink_t *s)
 {
-    return s->pending_bytes >= s->max_bytes;
+    return s->full;
 }
 
 //  --------------------------------------------------------------------------
@@ -432,6 +439,7 @@ void dp_sink_set_max_bytes(dp_sink_t *s, size_t bytes)
 {
     if (bytes >= 1)
         s->max_bytes = bytes;
+    s_gauge(s);
 }
 
 //  --------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 /*  dp_sink.h - worker side of the metrics path: acked METRICS delivery to the rrdwriter
     A DEALER to the rrdwriter (CURVE) registered with the caller's zloop. Every METRICS sent is
     kept until the rrdwriter ACKs its msg_id, and resent every DP_SINK_RESEND_MS without an
-    ACK; duplicates are fine (the rrdwriter dedupes by (file, ts)). Memory is bounded: past
-    DP_SINK_MAX_BYTES of unacked messages dp_sink_full() turns true and the worker pauses.
+    ACK; duplicates are fine (the rrdwriter dedupes by (file, ts)). Memory is bounded: at
+    DP_SINK_MAX_BYTES (or dp_sink_set_max_bytes) of unacked messages dp_sink_full() turns true
+    and the worker pauses; it turns false again below half of that.
     msg_ids are unique per sender across restarts (random 64-bit start, then +1).
     With dp_sink_set_tap every METRICS put on the wire (first sends and resends) and every ACK
     frame received is copied to the daemon's tap (`distpoll tap`).
@@ -67,7 +68,8 @@ void dp_sink_bytes_free(dp_sink_bytes_t *b);
 /* Number of unacked messages. */
 size_t dp_sink_pending(const dp_sink_t *s);
 
-/* True while unacked bytes are at or above the cap; the worker should pause taking jobs. */
+/* True from the moment unacked bytes reach the cap until they fall below half of it; the
+   worker should not take jobs meanwhile. */
 bool dp_sink_full(const dp_sink_t *s);
 
 /* For drain on SIGTERM: blocks up to timeout_ms processing ACKs (and resending) until nothing

@@ -243,14 +243,13 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     poller_t *self = arg;
     /* paused at DP_METRICS_BUFFER_MB of unacknowledged METRICS, resumed below half of it */
-    size_t cap = (size_t)self->cfg->metrics_buffer_mb << 20;
-    size_t bytes = self->sink ? dp_sink_pending_bytes(self->sink) : 0;
-    bool pause = self->draining || (self->paused ? bytes >= cap / 2 : bytes >= cap);
+    bool pause = self->draining || (self->sink && dp_sink_full(self->sink));
     if (pause != self->paused) {
-        if (!self->draining)
+        if (!self->draining && self->sink)
             dp_log_notice(pause ? "metrics backlog full (DP_METRICS_BUFFER_MB): pausing jobs"
                                 : "metrics backlog down to half: resuming jobs",
-                          "pending=%zu pending_bytes=%zu", dp_sink_pending(self->sink), bytes);
+                          "pending=%zu pending_bytes=%zu", dp_sink_pending(self->sink),
+                          dp_sink_pending_bytes(self->sink));
         dp_jobs_pause(self->jobs, pause);
         self->paused = pause;
     }

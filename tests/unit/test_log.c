@@ -1,4 +1,4 @@
-/*  test_log.c - dp_log: logfmt lines, quoting, level check before formatting
+/*  test_log.c - dp_log: logfmt lines, quoting, level check before formatting, rate limit
     SPDX-License-Identifier: MIT */
 #include "dp_test.h"
 #include "dp_log.h"
@@ -56,6 +56,22 @@ DP_TEST(log_kv_quotes_and_escapes)
     CHECK_EQ_STR(buf, "k=\"a b\\\"c\\n\"");
     dp_log_kv(buf, sizeof buf, "k", "");
     CHECK_EQ_STR(buf, "k=\"\"");
+}
+
+DP_TEST(log_limit_lets_one_through_per_period)
+{
+    dp_log_limit_t l = {0};
+    uint64_t held = 99;
+    CHECK(dp_log_limit(&l, 200, &held)); /* the first one always */
+    CHECK_EQ_INT(held, 0);
+    for (int i = 0; i < 5; i++)
+        CHECK(!dp_log_limit(&l, 200, &held));
+    CHECK_EQ_INT(l.suppressed, 5);
+    usleep(250 * 1000);
+    CHECK(dp_log_limit(&l, 200, &held));
+    CHECK_EQ_INT(held, 5); /* reported with the next one */
+    CHECK_EQ_INT(l.suppressed, 0);
+    CHECK(!dp_log_limit(&l, 200, NULL));
 }
 
 DP_TEST(log_level_parse)

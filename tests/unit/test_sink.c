@@ -194,6 +194,14 @@ DP_TEST(sink_full_and_refusals)
     CHECK(dp_sink_send(sink, &m, &err) == 0);
     CHECK(dp_sink_full(sink));
     CHECK(dp_sink_pending_bytes(sink) >= 200);
+    /* full until below half the cap */
+    size_t held = dp_sink_pending_bytes(sink);
+    dp_sink_set_max_bytes(sink, held + 1);
+    CHECK(dp_sink_full(sink)); /* under the cap, not under half of it */
+    dp_sink_set_max_bytes(sink, 2 * held + 2);
+    CHECK(!dp_sink_full(sink));
+    dp_sink_set_max_bytes(sink, 200);
+    CHECK(dp_sink_full(sink));
     dp_msg_t *job = dp_msg_new(DP_MSG_JOB);
     CHECK(dp_sink_send(sink, &job, &err) == -1);
     CHECK(job == NULL);
